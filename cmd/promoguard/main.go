@@ -1,0 +1,76 @@
+// Command promoguard is the real-time pricing and promotion-conflict rules
+// engine. This package only wires flags to the libraries: each subcommand is
+// a params struct in a file of its own whose Run writes to injected writers.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set by the linker in release builds.
+var version = "dev"
+
+type cli struct {
+	Check   checkCmd         `cmd:"" help:"Validate rule files and print every problem with file:line:col."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+}
+
+// env is what every command writes to; tests replace it.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// exitError ends the process with a code after the command has printed
+// what it had to say.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	os.Exit(run(os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr}))
+}
+
+// run parses args and runs one command, returning the exit code: 0 success,
+// 1 a finding (invalid rules, a failed test), 2 a usage or load error.
+func run(args []string, e env) int {
+	var c cli
+	code := -1
+	parser, err := kong.New(&c,
+		kong.Name("promoguard"),
+		kong.Description("Real-time pricing and promotion-conflict rules engine."),
+		kong.UsageOnError(),
+		kong.Vars{"version": version},
+		kong.Writers(e.stdout, e.stderr),
+		kong.Exit(func(c int) { code = c }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "promoguard:", err)
+		return 2
+	}
+	ctx, err := parser.Parse(args)
+	if code >= 0 { // --help or --version
+		return code
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "promoguard:", err)
+		return 2
+	}
+	err = ctx.Run(e)
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintln(e.stderr, "promoguard:", err)
+		return 2
+	}
+}
