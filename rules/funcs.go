@@ -252,16 +252,21 @@ func PriceEnding(x, ending float64) float64 {
 	if p < -Tolerance {
 		return math.NaN()
 	}
-	return roundTo(p, 1e-6)
+	return roundMicro(p)
 }
 
-// HasEnding reports whether x ends in ending, within Tolerance.
+// HasEnding reports whether x ends in ending, within a millionth of a unit
+// (prices arrive rounded to their currency; an exact test would miss 19.99
+// computed as 19.990000000000002).
 func HasEnding(x, ending float64) bool {
 	p := PriceEnding(x, ending)
 	return !math.IsNaN(p) && math.Abs(p-x) <= 1e-6
 }
 
-func roundTo(x, step float64) float64 { return math.Round(x/step) * step }
+// roundMicro rounds to a millionth. Dividing by the exact 1e6 keeps prices
+// that already have the ending bit-identical (2.99 stays 2.99), which
+// multiplying by the inexact 1e-6 would not.
+func roundMicro(x float64) float64 { return math.Round(x*1e6)/1e6 + 0 }
 
 func fnPriceEnding(args ...any) (any, error) {
 	return PriceEnding(toFloat(args[0]), toFloat(args[1])), nil
@@ -272,7 +277,7 @@ func fnHasEnding(args ...any) (any, error) {
 }
 
 // Clamp limits x to [lo, hi]; lo wins when lo > hi, as a floor wins over a
-// ceiling in a correction.
+// ceiling in a correction. A NaN argument gives NaN.
 func Clamp(x, lo, hi float64) float64 {
 	return math.Max(lo, math.Min(x, hi))
 }
@@ -283,24 +288,32 @@ func fnClamp(args ...any) (any, error) {
 
 // Pct formats a fraction as a percentage with at most one decimal.
 func Pct(x float64) string {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	v := math.Round(x*1000) / 10
+	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "n/a"
 	}
-	return strconv.FormatFloat(math.Round(x*1000)/10, 'f', -1, 64) + "%"
+	if v == 0 {
+		v = 0 // no "-0%"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64) + "%"
 }
 
 func fnPct(args ...any) (any, error) { return Pct(toFloat(args[0])), nil }
 
 func fnMoney(args ...any) (any, error) {
-	x := toFloat(args[0])
+	x := math.Round(toFloat(args[0])*100) / 100
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return "n/a", nil
+	}
+	if x == 0 {
+		x = 0 // no "-0.00"
 	}
 	return strconv.FormatFloat(x, 'f', 2, 64), nil
 }
 
 func fnNear(args ...any) (any, error) {
-	return math.Abs(toFloat(args[0])-toFloat(args[1])) <= Tolerance, nil
+	a, b := toFloat(args[0]), toFloat(args[1])
+	return a == b || math.Abs(a-b) <= Tolerance, nil
 }
 
 func fnIsNaN(args ...any) (any, error) { return math.IsNaN(toFloat(args[0])), nil }
@@ -312,7 +325,8 @@ func durationCtor(name string, unit time.Duration) function {
 		fn: func(args ...any) (any, error) {
 			n := toFloat(args[0])
 			d := n * float64(unit)
-			if math.IsNaN(d) || d > math.MaxInt64 || d < math.MinInt64 {
+			// float64(math.MaxInt64) is 2^63, one past the largest duration.
+			if math.IsNaN(d) || d >= math.MaxInt64 || d < math.MinInt64 {
 				return nil, fmt.Errorf("%s(%v): duration out of range", name, n)
 			}
 			return time.Duration(d), nil

@@ -164,14 +164,16 @@ func (c *converter) convert(n ast.Node, depth int) *node {
 		for _, mv := range n.Values {
 			c.addPair(m, mv, depth)
 		}
-		if len(n.Values) > 0 && !n.IsFlowStyle {
+		if len(m.keys) > 0 && !n.IsFlowStyle {
 			m.pos = m.keys[0].pos
 		}
 		return m
 	case *ast.MappingValueNode:
-		m := &node{kind: kindMap}
+		m := &node{kind: kindMap, pos: c.pos(n.GetToken())}
 		c.addPair(m, n, depth)
-		m.pos = m.keys[0].pos
+		if len(m.keys) > 0 {
+			m.pos = m.keys[0].pos
+		}
 		return m
 	case *ast.SequenceNode:
 		s := &node{kind: kindSeq, pos: c.pos(n.Start)}

@@ -1,0 +1,30 @@
+package rules
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestPurity enforces the dependency direction of DESIGN §1: rules and
+// engine never import a Kafka client, a logging backend or net/http, and
+// nothing imports cmd.
+func TestPurity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	forbidden := []string{"github.com/segmentio/kafka-go", "github.com/twmb/franz-go", "github.com/rs/zerolog", "net/http", "github.com/promoguard/promoguard/cmd", "github.com/promoguard/promoguard/connectors"}
+	for _, pkg := range []string{"github.com/promoguard/promoguard/rules", "github.com/promoguard/promoguard/engine"} {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if dep == f || strings.HasPrefix(dep, f+"/") {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
+	}
+}
