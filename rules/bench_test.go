@@ -110,3 +110,12 @@ func BenchmarkEnvBoxing(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLoadExamples is the cost of loading and compiling the example
+// pack: what a reload or a rule unit-test case pays.
+func BenchmarkLoadExamples(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		loadExamples(b)
+	}
+}

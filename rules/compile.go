@@ -55,6 +55,12 @@ func (c *compiler) compile(site exprSite, src string, want exprType) *Expr {
 		if strings.Contains(err.Error(), "maximum allowed nodes") {
 			code = CodeTooComplex
 		}
+		var fe *file.Error
+		if errors.As(err, &fe) && c.commentCut(site.node) {
+			c.exprError(site, code, nil, fe.From, strings.TrimSpace(fe.Message)+
+				" (in YAML a space followed by # starts a comment, which cut this expression short: quote it)")
+			return nil
+		}
 		c.exprError(site, code, err, 0, "")
 		return nil
 	}
@@ -108,6 +114,16 @@ func (l *loader) conf(want exprType) *conf.Config {
 	c.Check()
 	l.confs[want] = c
 	return c
+}
+
+// commentCut reports whether a plain YAML scalar is followed by a comment on
+// its line: `if: len(filter(xs, # > 0)) > 0` loses everything from " #".
+func (c *compiler) commentCut(n *node) bool {
+	if n == nil || n.style != stylePlain || strings.Contains(n.value, "\n") {
+		return false
+	}
+	rest := runeSuffix(c.src.line(n.pos.Line), n.pos.Col-1+runeLen(n.value))
+	return strings.HasPrefix(strings.TrimLeft(rest, " \t"), "#")
 }
 
 // analysis is what the static pass over a parsed expression learns.

@@ -233,7 +233,11 @@ func (l *loader) fields(src *source, n *node, group, rule, what string, allowed 
 			continue
 		}
 		if !slices.Contains(allowed, k.value) {
-			l.errs.add(k.pos, group, rule, CodeUnknownField, "unknown key %s in %s%s", k.value, what, didYouMean(k.value, allowed))
+			hint := didYouMean(k.value, allowed)
+			if hint == "" && what == "group" && slices.Contains(ruleFields, k.value) {
+				hint = "; " + k.value + " belongs to each rule, under rules:"
+			}
+			l.errs.add(k.pos, group, rule, CodeUnknownField, "unknown key %s in %s%s", k.value, what, hint)
 			continue
 		}
 		out[k.value] = n.vals[i]
@@ -257,7 +261,13 @@ func (l *loader) scalarText(n *node, group, rule, what string) (string, bool) {
 }
 
 func (l *loader) loadGroup(src *source, gn *node) {
-	f := l.fields(src, gn, "", "", "group", groupFields)
+	name := ""
+	if gn.kind == kindMap {
+		if n := gn.get("group"); n != nil && n.kind == kindScalar {
+			name = n.value
+		}
+	}
+	f := l.fields(src, gn, name, "", "group", groupFields)
 	if gn.kind != kindMap {
 		return
 	}
