@@ -9,14 +9,14 @@ import (
 // two stacked promotions, an overlap, three channels and stock.
 func benchFacts() Facts {
 	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	p1 := Promo{ID: "bf-tv", Partner: "acme", Kind: "percent", Value: 20, Fraction: 0.2, Priority: 10, Stacking: "stackable", Start: t0, End: t0.Add(72 * time.Hour), FundedBy: map[string]float64{"acme": 1}}
-	p2 := Promo{ID: "mkt-5", Partner: "marketplace", Kind: "amount", Value: 5, Fraction: 0.0125, Priority: 10, Stacking: "stackable", Start: t0, End: t0.Add(24 * time.Hour), Currency: "EUR"}
+	p1 := &Promo{ID: "bf-tv", Partner: "acme", Kind: "percent", Value: 20, Fraction: 0.2, Priority: 10, Stacking: "stackable", Start: t0, End: t0.Add(72 * time.Hour), FundedBy: map[string]float64{"acme": 1}}
+	p2 := &Promo{ID: "mkt-5", Partner: "marketplace", Kind: "amount", Value: 5, Fraction: 0.0125, Priority: 10, Stacking: "stackable", Start: t0, End: t0.Add(24 * time.Hour), Currency: "EUR"}
 	return Facts{
 		SKU: "tv-55-oled", Channel: "web", Category: "tv", Brand: "acme", Currency: "EUR",
 		ListPrice: 499, Price: 399, Cost: 330, MapPrice: 349, HasCost: true, HasListPrice: true, HasMapPrice: true,
 		EffectivePrice: 314.2, Discount: 1 - 314.2/499, PromoDiscount: 1 - 314.2/399, Margin: (314.2 - 330) / 314.2,
-		Promos:   []Promo{p1, p2},
-		Overlaps: []Overlap{{A: p1, B: p2, Reason: "same_priority"}},
+		Promos:   []*Promo{p1, p2},
+		Overlaps: []*Overlap{{A: p1, B: p2, Reason: "same_priority"}},
 		Stock:    Stock{OnHand: 120, Reserved: 20, Available: 100, DailyVelocity: 15, DaysOfCover: 6.7, ExpectedPromoDemand: 135},
 		Channels: map[string]ChannelFacts{
 			"web": {Price: 399, EffectivePrice: 314.2, Currency: "EUR"},

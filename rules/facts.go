@@ -18,7 +18,11 @@ import (
 // false; outputs write it as null.
 //
 // Pass Facts to a program by value, boxed once per context and reused across
-// rules: a pointer env makes every field load allocate.
+// rules: a pointer env makes every field load allocate. The lists hold
+// pointers for the opposite reason: expr copies a slice element to the heap
+// when a predicate visits it, so an element of []Promo costs a copy of the
+// whole struct and one of []*Promo none (BenchmarkEvalRuleEach measures it).
+// The engine shares these values between contexts; rules cannot mutate them.
 type Facts struct {
 	SKU      string `expr:"sku"`
 	Channel  string `expr:"channel"`
@@ -41,9 +45,9 @@ type Facts struct {
 	PromoDiscount  float64 `expr:"promo_discount"` // fraction off price
 	Margin         float64 `expr:"margin"`         // (effective_price - cost) / effective_price
 
-	Promos   []Promo                 `expr:"promos"`   // active, in canonical order
-	Blocked  []Promo                 `expr:"blocked"`  // active but blocked by an exclusive or a stop
-	Overlaps []Overlap               `expr:"overlaps"` // conflicting pairs among the active promotions
+	Promos   []*Promo                `expr:"promos"`   // active, in canonical order
+	Blocked  []*Promo                `expr:"blocked"`  // active but blocked by an exclusive or a stop
+	Overlaps []*Overlap              `expr:"overlaps"` // conflicting pairs among the active promotions
 	Stock    Stock                   `expr:"stock"`
 	Channels map[string]ChannelFacts `expr:"channels"` // every channel of the sku, this one included
 	History  History                 `expr:"history"`
@@ -81,8 +85,8 @@ type Promo struct {
 // in one segment: at least one is exclusive, or both have the same priority
 // and different partners. A precedes B in the canonical order.
 type Overlap struct {
-	A      Promo  `expr:"a"`
-	B      Promo  `expr:"b"`
+	A      *Promo `expr:"a"`
+	B      *Promo `expr:"b"`
 	Reason string `expr:"reason"` // exclusive, same_priority
 }
 
