@@ -201,7 +201,7 @@ func (l *loader) loadFile(name string, data []byte) {
 		case d.kind != kindMap:
 			l.errs.add(d.pos, "", "", CodeSchema, "a rule file is a mapping with group: and rules:, or with groups:, not a %s", d.describe())
 		case d.get("groups") != nil:
-			f := l.fields(src, d, "", "", "file", []string{"groups"})
+			f := l.fields(d, "", "", "file", []string{"groups"})
 			gs := f["groups"]
 			if gs.kind != kindSeq {
 				l.errs.add(gs.pos, "", "", CodeSchema, "groups must be a list of groups, not a %s", gs.describe())
@@ -221,7 +221,7 @@ var ruleFields = []string{"name", "description", "scope", "on", "if", "severity"
 
 // fields checks a mapping's keys: every key must be allowed, and appear once.
 // It returns the values by key.
-func (l *loader) fields(src *source, n *node, group, rule, what string, allowed []string) map[string]*node {
+func (l *loader) fields(n *node, group, rule, what string, allowed []string) map[string]*node {
 	out := map[string]*node{}
 	if n.kind != kindMap {
 		l.errs.add(n.pos, group, rule, CodeSchema, "a %s must be a mapping, not a %s", what, n.describe())
@@ -267,7 +267,7 @@ func (l *loader) loadGroup(src *source, gn *node) {
 			name = n.value
 		}
 	}
-	f := l.fields(src, gn, name, "", "group", groupFields)
+	f := l.fields(gn, name, "", "group", groupFields)
 	if gn.kind != kindMap {
 		return
 	}
@@ -512,7 +512,7 @@ func (l *loader) loadTables(src *source, g *Group, n *node) {
 		case v.kind == kindScalar && v.tag == "str":
 			t, ok = l.csvTable(src, g, k.value, v, nil, nil)
 		case v.kind == kindMap && isFileSpec(v):
-			f := l.fields(src, v, g.Name, "", "table", []string{"file", "key", "value"})
+			f := l.fields(v, g.Name, "", "table", []string{"file", "key", "value"})
 			t, ok = l.csvTable(src, g, k.value, f["file"], f["key"], f["value"])
 		case v.kind == kindMap:
 			var msg string
@@ -633,7 +633,7 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 		r.Name = nameN.value
 		r.Pos = nameN.pos
 	}
-	f := l.fields(c.src, rn, g.Name, r.Name, "rule", ruleFields)
+	f := l.fields(rn, g.Name, r.Name, "rule", ruleFields)
 	if nameN == nil {
 		l.errs.add(rn.pos, g.Name, "", CodeMissingField, "rule has no name (name: is required)")
 		r.Name = fmt.Sprintf("<unnamed@%d>", rn.pos.Line)
