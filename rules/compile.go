@@ -30,10 +30,11 @@ const (
 
 // compiler compiles the expressions of one group.
 type compiler struct {
-	l      *loader
-	src    *source
-	group  *Group
-	consts map[string]any // vars and tables, substituted as constants
+	l        *loader
+	src      *source
+	group    *Group
+	consts   map[string]any  // vars and tables, substituted as constants
+	reported map[string]bool // names whose definition failed and was reported
 }
 
 // exprSite says where an expression comes from, for errors.
@@ -42,6 +43,9 @@ type exprSite struct {
 	offset int   // rune offset of the expression inside the scalar's value
 	rule   string
 	scope  Scope
+	// anyScope skips the scope check when the rule's scope itself is
+	// invalid (already reported).
+	anyScope bool
 }
 
 // compile compiles one expression and reports every problem it finds. It
@@ -49,6 +53,10 @@ type exprSite struct {
 func (c *compiler) compile(site exprSite, src string, want exprType) *Expr {
 	e := &Expr{Source: src, Pos: c.src.pos(site.node, site.offset)}
 	cfg := c.l.conf(want)
+	if depth, at := nestingDepth(src); depth > maxNesting {
+		c.exprError(site, CodeTooComplex, nil, at, fmt.Sprintf("brackets nested %d deep, more than the limit of %d", depth, maxNesting))
+		return nil
+	}
 	tree, err := parser.ParseWithConfig(src, cfg)
 	if err != nil {
 		code := CodeExprSyntax
@@ -56,7 +64,7 @@ func (c *compiler) compile(site exprSite, src string, want exprType) *Expr {
 			code = CodeTooComplex
 		}
 		var fe *file.Error
-		if errors.As(err, &fe) && c.commentCut(site.node) {
+		if errors.As(err, &fe) && strings.Contains(fe.Message, "EOF") && c.commentCut(site.node) {
 			c.exprError(site, code, nil, fe.From, strings.TrimSpace(fe.Message)+
 				" (in YAML a space followed by # starts a comment, which cut this expression short: quote it)")
 			return nil
@@ -69,13 +77,16 @@ func (c *compiler) compile(site exprSite, src string, want exprType) *Expr {
 	// split open: expr.Patch would type check twice, and its second pass
 	// skips the arguments of typed function calls, losing their errors.
 	ast.Walk(&tree.Node, &constPatcher{consts: c.consts, lets: a.lets})
-	if _, err := checker.Check(tree, cfg); err != nil {
+	typ, err := checker.Check(tree, cfg)
+	if err != nil {
 		c.checkError(site, tree.Node, err, want)
 		return nil
 	}
 	if !a.ok {
 		return nil
 	}
+	e.typ = typ
+	ast.Walk(&tree.Node, boundPatcher{})
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
 		c.exprError(site, CodeTypeError, err, 0, "")
 		return nil
@@ -116,6 +127,43 @@ func (l *loader) conf(want exprType) *conf.Config {
 	return c
 }
 
+// maxNesting bounds brackets nesting in an expression: expr's parser
+// recurses once per bracket, and brackets are not nodes, so MaxNodes does not
+// stop a megabyte of "(((((" from overflowing the stack.
+const maxNesting = 64
+
+// nestingDepth returns the deepest bracket nesting in src, outside string
+// literals, and the rune offset where it is first reached.
+func nestingDepth(src string) (depth, at int) {
+	d, i := 0, 0
+	var quote rune
+	escaped := false
+	for _, r := range src {
+		switch {
+		case quote != 0:
+			switch {
+			case escaped:
+				escaped = false
+			case r == '\\':
+				escaped = true
+			case r == quote:
+				quote = 0
+			}
+		case r == '"' || r == '\'' || r == '`':
+			quote = r
+		case r == '(' || r == '[' || r == '{':
+			d++
+			if d > depth {
+				depth, at = d, i
+			}
+		case r == ')' || r == ']' || r == '}':
+			d--
+		}
+		i++
+	}
+	return depth, at
+}
+
 // commentCut reports whether a plain YAML scalar is followed by a comment on
 // its line: `if: len(filter(xs, # > 0)) > 0` loses everything from " #".
 func (c *compiler) commentCut(n *node) bool {
@@ -154,6 +202,10 @@ func (c *compiler) analyze(site exprSite, root ast.Node) analysis {
 			}
 			a.lets[n.Name] = true
 		case *ast.IdentifierNode:
+			if n.Value == "$env" {
+				fail(n, CodeUnknownFact, "$env is not available in rules: name the fact itself (margin, not $env.margin)")
+				break
+			}
 			idents = append(idents, n)
 		case *ast.MemberNode:
 			if id, ok := n.Node.(*ast.IdentifierNode); ok && Fact(id.Value) != nil {
@@ -166,7 +218,12 @@ func (c *compiler) analyze(site exprSite, root ast.Node) analysis {
 			if n.Operator == ".." {
 				lo, lok := c.constInt(n.Left)
 				hi, hok := c.constInt(n.Right)
-				if lok && hok && hi-lo+1 > int64(c.l.opts.MaxRange) {
+				switch {
+				case !lok || !hok:
+					// A range sized by a fact could be iterated, nested, far
+					// longer than any memory budget would notice.
+					fail(n, CodeRangeTooLarge, "range bounds must be whole-number constants or vars, so that its size is known when the rule loads")
+				case hi-lo+1 > int64(c.l.opts.MaxRange):
 					fail(n, CodeRangeTooLarge, "range %d..%d has %d elements, more than the limit of %d", lo, hi, hi-lo+1, c.l.opts.MaxRange)
 				}
 			}
@@ -186,7 +243,7 @@ func (c *compiler) analyze(site exprSite, root ast.Node) analysis {
 		if f == nil {
 			continue
 		}
-		if !f.InScope(site.scope) {
+		if !site.anyScope && !f.InScope(site.scope) {
 			if !reported[id.Value] {
 				reported[id.Value] = true
 				fail(id, CodeFactScope, "fact %s has no value in %s scope (%s)", id.Value, site.scope, scopeHint(f))
@@ -285,6 +342,39 @@ func (p *constPatcher) Visit(n *ast.Node) {
 }
 
 var (
+	stringType = reflect.TypeFor[string]()
+	anyType    = reflect.TypeFor[any]()
+)
+
+// boundPatcher runs after type checking: it replaces string + and join()
+// with functions that bound the length of what they build (MaxString). The
+// compiler calls a registered function without needing its type, so the
+// checked tree needs no second pass.
+type boundPatcher struct{}
+
+func (boundPatcher) Visit(n *ast.Node) {
+	var call *ast.CallNode
+	switch x := (*n).(type) {
+	case *ast.BinaryNode:
+		l, r := x.Left.Type(), x.Right.Type()
+		if x.Operator != "+" || (l != stringType && l != anyType) || (r != stringType && r != anyType) {
+			return
+		}
+		call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnConcatName}, Arguments: []ast.Node{x.Left, x.Right}}
+		call.SetType(x.Type())
+	case *ast.BuiltinNode:
+		if x.Name != "join" {
+			return
+		}
+		call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnJoinName}, Arguments: x.Arguments}
+		call.SetType(stringType)
+	default:
+		return
+	}
+	ast.Patch(n, call)
+}
+
+var (
 	reUnknownName = regexp.MustCompile(`^unknown name (\S+)`)
 	reNoField     = regexp.MustCompile(`^type (\S+) has no field (\S+)`)
 	reExpected    = regexp.MustCompile(`^expected (\S+), but got (\S+)`)
@@ -304,6 +394,9 @@ func (c *compiler) checkError(site exprSite, root ast.Node, err error, want expr
 	msg := strings.TrimSpace(fe.Message)
 	if m := reUnknownName.FindStringSubmatch(msg); m != nil {
 		name := m[1]
+		if c.reported[name] {
+			return // its definition failed, and that was reported
+		}
 		if isLookupTable(root, name) {
 			c.exprError(site, CodeMissingTable, nil, fe.From,
 				fmt.Sprintf("table %s is not defined in group %s%s", name, c.group.Name, listHint("tables", keys(c.group.Tables))))
@@ -325,7 +418,26 @@ func (c *compiler) checkError(site exprSite, root ast.Node, err error, want expr
 		c.exprError(site, CodeUnknownMember, nil, from, fmt.Sprintf("%s has no field %s%s", friendlyType(typ), field, hint))
 		return
 	}
+	if strings.HasSuffix(msg, "to call lookup") {
+		msg = "lookup(table, key) or lookup(table, key, default): the key must be a string and the default of the table's type" + c.tableTypes()
+	}
 	c.exprError(site, CodeTypeError, nil, fe.From, msg)
+}
+
+// tableTypes says what each table of the group holds, for lookup() errors.
+func (c *compiler) tableTypes() string {
+	var parts []string
+	for _, name := range keys(c.group.Tables) {
+		kind := "numbers"
+		if _, ok := c.group.Tables[name].(map[string]string); ok {
+			kind = "strings"
+		}
+		parts = append(parts, name+" holds "+kind)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func typeWord(t exprType) string {

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm/runtime"
 )
 
 // Tolerance is the absolute tolerance of the ladder and price helpers. Money
@@ -113,10 +115,70 @@ var builtinIndex = func() map[string]*function {
 	return m
 }()
 
-// exprBuiltinsDisabled are expr builtins a rule must not use: `now` reads the
-// wall clock (rules see the watermark as the `now` fact instead) and `repeat`
-// allocates without counting against the VM's memory budget.
-var exprBuiltinsDisabled = []string{"now", "repeat"}
+// exprBuiltinsDisabled are expr builtins a rule must not use. `now` reads the
+// wall clock (rules see the watermark as the `now` fact instead). The others
+// build strings or lists larger than their input without counting against
+// the VM's memory budget, so a chain of them (with let) could take the
+// process's memory: `repeat`, `replace`, `split`, `splitAfter`, `toJSON`,
+// `fromJSON`, `toBase64`, `fromBase64`, `concat` and `flatten`. `join` and
+// string `+` stay, bounded by MaxString.
+var exprBuiltinsDisabled = []string{"now", "repeat", "replace", "split", "splitAfter", "toJSON", "fromJSON", "toBase64", "fromBase64", "concat", "flatten"}
+
+// MaxString bounds a string that an expression builds with + or join().
+const MaxString = 64 << 10
+
+// hidden functions that the compiler substitutes for string + and join(),
+// so that their results are bounded. Users never write them.
+const (
+	fnConcatName = "__concat"
+	fnJoinName   = "__join"
+)
+
+// fnConcat is + with both operands strings, or operands whose type is only
+// known at run time (then any other pair is added as expr would).
+func fnConcat(args ...any) (any, error) {
+	a, aok := args[0].(string)
+	b, bok := args[1].(string)
+	if !aok || !bok {
+		return runtime.Add(args[0], args[1]), nil
+	}
+	if len(a)+len(b) > MaxString {
+		return nil, fmt.Errorf("string longer than %d bytes", MaxString)
+	}
+	return a + b, nil
+}
+
+// fnJoin is expr's join() with its result bounded by MaxString.
+func fnJoin(args ...any) (any, error) {
+	glue := ""
+	if len(args) == 2 {
+		glue, _ = args[1].(string)
+	}
+	var parts []string
+	switch l := args[0].(type) {
+	case []string:
+		parts = l
+	case []any:
+		parts = make([]string, len(l))
+		for i, x := range l {
+			s, ok := x.(string)
+			if !ok {
+				return nil, fmt.Errorf("join: element %d is %T, not a string", i, x)
+			}
+			parts[i] = s
+		}
+	default:
+		return nil, fmt.Errorf("join: %T is not a list of strings", args[0])
+	}
+	n := len(glue) * max(0, len(parts)-1)
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > MaxString {
+		return nil, fmt.Errorf("join: string longer than %d bytes", MaxString)
+	}
+	return strings.Join(parts, glue), nil
+}
 
 // functionOptions returns the expr options that declare the built-ins.
 func functionOptions() []expr.Option {
@@ -127,6 +189,7 @@ func functionOptions() []expr.Option {
 	for _, name := range exprBuiltinsDisabled {
 		opts = append(opts, expr.DisableBuiltin(name))
 	}
+	opts = append(opts, expr.Function(fnConcatName, fnConcat), expr.Function(fnJoinName, fnJoin))
 	return opts
 }
 

@@ -29,7 +29,8 @@ import (
 type Options struct {
 	// MaxNodes bounds the size of one expression (default 1000 nodes).
 	MaxNodes uint
-	// MaxRange bounds a constant range such as 1..n (default 10000).
+	// MaxRange bounds a range such as 1..n, whose bounds must be constants
+	// (default 1000).
 	MaxRange int
 	// MaxClosureDepth bounds nested predicates such as map() inside
 	// filter() (default 2).
@@ -50,7 +51,7 @@ func (o *Options) withDefaults() Options {
 		out.MaxNodes = 1000
 	}
 	if out.MaxRange == 0 {
-		out.MaxRange = 10000
+		out.MaxRange = 1000
 	}
 	if out.MaxClosureDepth == 0 {
 		out.MaxClosureDepth = 2
@@ -96,6 +97,9 @@ type loader struct {
 	hash     hash.Hash
 	groups   map[string]*Group
 	rs       *RuleSet
+	// badNames are the vars and tables of the group being loaded whose
+	// definition failed: a use of one is not reported again as unknown.
+	badNames map[string]bool
 }
 
 func newLoader(o *Options) *loader {
@@ -113,9 +117,6 @@ func newLoader(o *Options) *loader {
 }
 
 func (l *loader) finish() (*RuleSet, error) {
-	if len(l.rs.Files) > 0 && len(l.rs.Groups) == 0 && len(l.errs.list) == 0 {
-		l.errs.add(Pos{File: l.rs.Files[0]}, "", "", CodeNoRules, "no rule group in %s", strings.Join(l.rs.Files, ", "))
-	}
 	if len(l.errs.list) > 0 {
 		for _, e := range l.errs.list {
 			if s := l.sources[e.File]; s != nil {
@@ -188,13 +189,21 @@ func (l *loader) hashFile(name string, data []byte) {
 func (l *loader) loadFile(name string, data []byte) {
 	l.rs.Files = append(l.rs.Files, name)
 	l.hashFile(name, data)
+	data = normalizeSource(data)
 	src := newSource(name, data)
 	l.sources[name] = src
-	docs, perr := parseYAML(name, data)
+	docs, soft, perr := parseYAML(name, data)
 	if perr != nil {
 		l.errs.list = append(l.errs.list, perr)
 		return
 	}
+	l.errs.list = append(l.errs.list, soft...)
+	groups, errs := len(l.rs.Groups), len(l.errs.list)
+	defer func() {
+		if len(l.rs.Groups) == groups && len(l.errs.list) == errs {
+			l.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "", CodeNoRules, "file holds no rule group")
+		}
+	}()
 	for _, d := range docs {
 		switch {
 		case d.kind == kindNull:
@@ -219,8 +228,8 @@ func (l *loader) loadFile(name string, data []byte) {
 var groupFields = []string{"group", "description", "vars", "tables", "rules"}
 var ruleFields = []string{"name", "description", "scope", "on", "if", "severity", "floor", "ceiling", "message", "labels", "for", "repeat"}
 
-// fields checks a mapping's keys: every key must be allowed, and appear once.
-// It returns the values by key.
+// fields checks a mapping's keys: every key must be allowed (the YAML layer
+// has already reported keys written twice). It returns the values by key.
 func (l *loader) fields(n *node, group, rule, what string, allowed []string) map[string]*node {
 	out := map[string]*node{}
 	if n.kind != kindMap {
@@ -228,10 +237,6 @@ func (l *loader) fields(n *node, group, rule, what string, allowed []string) map
 		return out
 	}
 	for i, k := range n.keys {
-		if _, dup := out[k.value]; dup {
-			l.errs.add(k.pos, group, rule, CodeDuplicateKey, "key %s appears twice in this %s", k.value, what)
-			continue
-		}
 		if !slices.Contains(allowed, k.value) {
 			hint := didYouMean(k.value, allowed)
 			if hint == "" && what == "group" && slices.Contains(ruleFields, k.value) {
@@ -246,6 +251,9 @@ func (l *loader) fields(n *node, group, rule, what string, allowed []string) map
 }
 
 var (
+	// reDecimal is what a CSV cell must look like to count as a number: no
+	// NaN, Inf, hex or digit separators, which strconv would accept.
+	reDecimal   = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
 	reGroupName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 	reIdent     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	exprWords   = []string{"true", "false", "nil", "not", "and", "or", "in", "matches", "contains", "startsWith", "endsWith", "let", "if", "else"}
@@ -253,7 +261,13 @@ var (
 
 // scalarText returns a scalar's text, reporting a schema error for anything else.
 func (l *loader) scalarText(n *node, group, rule, what string) (string, bool) {
-	if n.kind != kindScalar {
+	switch {
+	case n.invalid:
+		return "", false
+	case n.kind == kindNull:
+		l.errs.add(n.pos, group, rule, CodeMissingField, "%s is empty", what)
+		return "", false
+	case n.kind != kindScalar:
 		l.errs.add(n.pos, group, rule, CodeSchema, "%s must be a single value, not a %s", what, n.describe())
 		return "", false
 	}
@@ -272,6 +286,7 @@ func (l *loader) loadGroup(src *source, gn *node) {
 		return
 	}
 	g := &Group{File: src.file, Pos: gn.pos, Vars: map[string]any{}, Tables: map[string]any{}}
+	l.badNames = map[string]bool{}
 	nameNode := f["group"]
 	if nameNode == nil {
 		l.errs.add(gn.pos, "", "", CodeMissingField, "group has no name (group: is required)")
@@ -296,7 +311,7 @@ func (l *loader) loadGroup(src *source, gn *node) {
 	if t := f["tables"]; t != nil {
 		l.loadTables(src, g, t)
 	}
-	c := &compiler{l: l, src: src, group: g, consts: map[string]any{}}
+	c := &compiler{l: l, src: src, group: g, consts: map[string]any{}, reported: l.badNames}
 	for k, v := range g.Vars {
 		c.consts[k] = v
 	}
@@ -311,6 +326,8 @@ func (l *loader) loadGroup(src *source, gn *node) {
 		l.errs.add(rn.pos, g.Name, "", CodeMissingField, "group has no rules (rules: is empty)")
 	case rn.kind != kindSeq:
 		l.errs.add(rn.pos, g.Name, "", CodeSchema, "rules must be a list, not a %s", rn.describe())
+	case len(rn.vals) == 0:
+		l.errs.add(rn.pos, g.Name, "", CodeMissingField, "group has no rules (rules: is empty)")
 	default:
 		seen := map[string]*Rule{}
 		for _, r := range rn.vals {
@@ -318,7 +335,7 @@ func (l *loader) loadGroup(src *source, gn *node) {
 			if rule == nil {
 				continue
 			}
-			if prev, dup := seen[rule.Name]; dup {
+			if prev, dup := seen[rule.Name]; dup && !strings.HasPrefix(rule.Name, "<unnamed") {
 				l.errs.add(rule.Pos, g.Name, rule.Name, CodeDuplicateRule, "rule %s is already defined at %s", rule.Name, prev.Pos)
 				continue
 			}
@@ -339,6 +356,7 @@ func (l *loader) checkName(g *Group, k *node, what string) bool {
 	switch {
 	case !reIdent.MatchString(name):
 		l.errs.add(k.pos, g.Name, "", CodeBadName, "%s name %q must be a letter or _ followed by letters, digits or _", what, name)
+		l.badNames[name] = true
 	case slices.Contains(exprWords, name):
 		l.errs.add(k.pos, g.Name, "", CodeNameClash, "%s name %s is a keyword of the expression language", what, name)
 	case Fact(name) != nil:
@@ -379,7 +397,10 @@ func (l *loader) loadVars(g *Group, n *node) {
 		}
 		v, msg := constValue(n.vals[i])
 		if msg != "" {
-			l.errs.add(n.vals[i].pos, g.Name, "", CodeBadVar, "var %s: %s", k.value, msg)
+			if !n.vals[i].invalid {
+				l.errs.add(n.vals[i].pos, g.Name, "", CodeBadVar, "var %s: %s", k.value, msg)
+			}
+			l.badNames[k.value] = true
 			continue
 		}
 		g.Vars[k.value] = v
@@ -509,6 +530,8 @@ func (l *loader) loadTables(src *source, g *Group, n *node) {
 		var t any
 		var ok bool
 		switch {
+		case v.kind == kindScalar && v.tag == "str" && strings.TrimSpace(v.value) == "":
+			l.errs.add(v.pos, g.Name, "", CodeBadTable, "table %s: the CSV file name is empty", k.value)
 		case v.kind == kindScalar && v.tag == "str":
 			t, ok = l.csvTable(src, g, k.value, v, nil, nil)
 		case v.kind == kindMap && isFileSpec(v):
@@ -520,11 +543,14 @@ func (l *loader) loadTables(src *source, g *Group, n *node) {
 			if ok = msg == ""; !ok {
 				l.errs.add(v.pos, g.Name, "", CodeBadTable, "table %s: %s", k.value, msg)
 			}
+		case v.invalid:
 		default:
 			l.errs.add(v.pos, g.Name, "", CodeBadTable, "table %s must be a mapping of keys to values or the path of a CSV file, not a %s", k.value, v.describe())
 		}
 		if ok {
 			g.Tables[k.value] = t
+		} else {
+			l.badNames[k.value] = true
 		}
 	}
 }
@@ -593,8 +619,11 @@ func (l *loader) csvTable(src *source, g *Group, name string, fileN, keyN, valN 
 		}
 		return bad("no value column %q in header %v", valN.value, header)
 	}
+	if ki == vi {
+		return bad("the key and value columns are the same column %q", header[ki])
+	}
 	nums, strs := map[string]float64{}, map[string]string{}
-	allNum := true
+	allNum, emptyLine := true, 0
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -609,13 +638,21 @@ func (l *loader) csvTable(src *source, g *Group, name string, fileN, keyN, valN 
 			return bad("line %d: key %q appears twice", line, k)
 		}
 		strs[k] = v
-		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-			nums[k] = f
-		} else {
+		switch t := strings.TrimSpace(v); {
+		case t == "":
+			if emptyLine == 0 {
+				emptyLine = line
+			}
+		case reDecimal.MatchString(t):
+			nums[k], _ = strconv.ParseFloat(t, 64)
+		default:
 			allNum = false
 		}
 	}
-	if allNum {
+	if allNum && len(nums) > 0 {
+		if emptyLine > 0 {
+			return bad("line %d: empty value in a column of numbers", emptyLine)
+		}
 		return nums, true
 	}
 	return strs, true
@@ -640,7 +677,7 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 	} else if _, ok := l.scalarText(nameN, g.Name, "", "name"); ok && !reGroupName.MatchString(r.Name) {
 		l.errs.add(nameN.pos, g.Name, r.Name, CodeBadName, "rule name %q must be letters, digits, _ . or -", r.Name)
 	}
-	valid := true
+	valid, anyScope := true, false
 	bad := func(n *node, code Code, format string, args ...any) {
 		valid = false
 		l.errs.add(n.pos, g.Name, r.Name, code, format, args...)
@@ -651,6 +688,7 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 	if n := f["scope"]; n != nil {
 		if s, ok := l.scalarText(n, g.Name, r.Name, "scope"); ok {
 			if r.Scope, ok = ParseScope(s); !ok {
+				anyScope = true
 				bad(n, CodeUnknownScope, "unknown scope %q (calendar, now or promo)%s", s, didYouMean(s, scopeNames[:]))
 			}
 		}
@@ -723,7 +761,7 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 			}
 		}
 	}
-	site := func(n *node) exprSite { return exprSite{node: n, rule: r.Name, scope: r.Scope} }
+	site := func(n *node) exprSite { return exprSite{node: n, rule: r.Name, scope: r.Scope, anyScope: anyScope} }
 	exprOf := func(key string, want exprType) *Expr {
 		n := f[key]
 		if n == nil {

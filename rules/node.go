@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -48,6 +49,9 @@ type node struct {
 	style style
 	keys  []*node // mapping keys, in order
 	vals  []*node // mapping values or sequence items
+	// invalid marks a node whose problem is already reported (an unknown
+	// tag), so that the loader does not report it again as a wrong shape.
+	invalid bool
 }
 
 // get returns the value of a mapping key, or nil.
@@ -72,25 +76,38 @@ func (n *node) describe() string {
 }
 
 // parseYAML parses one file into documents of nodes. A syntax error comes
-// back positioned.
-func parseYAML(file string, src []byte) ([]*node, *Error) {
+// back positioned and ends the file; softer problems (a duplicate key, an
+// unsupported tag) are returned with the documents.
+func parseYAML(file string, src []byte) ([]*node, Errors, *Error) {
 	f, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
-		return nil, yamlError(file, err)
+		return nil, nil, yamlError(file, err)
 	}
-	c := converter{file: file, anchors: map[string]*node{}}
+	c := converter{file: file}
 	var docs []*node
 	for _, d := range f.Docs {
 		if d == nil || d.Body == nil {
 			continue
 		}
+		c.anchors = map[string]*node{} // anchors do not cross documents
 		n := c.convert(d.Body, 0)
 		if c.err != nil {
-			return nil, c.err
+			return nil, nil, c.err
 		}
 		docs = append(docs, n)
 	}
-	return docs, nil
+	return docs, c.soft, nil
+}
+
+// normalizeSource drops a UTF-8 byte-order mark and turns CRLF line endings
+// into LF: the YAML parser counts lines of multi-line quoted scalars wrongly
+// with CRLF, and a BOM would become part of the first key.
+func normalizeSource(data []byte) []byte {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if bytes.Contains(data, []byte("\r\n")) {
+		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	}
+	return data
 }
 
 func yamlError(file string, err error) *Error {
@@ -114,7 +131,12 @@ const maxDepth = 64
 type converter struct {
 	file    string
 	anchors map[string]*node
-	err     *Error
+	err     *Error // a hard error: the file cannot be read further
+	soft    Errors // problems that leave the rest of the file readable
+}
+
+func (c *converter) softError(p Pos, code Code, format string, args ...any) {
+	c.soft = append(c.soft, &Error{Pos: p, Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 func (c *converter) pos(tk *token.Token) Pos {
@@ -146,7 +168,8 @@ func (c *converter) convert(n ast.Node, depth int) *node {
 	case *ast.IntegerNode:
 		return c.scalar(n.Token, n.Token.Value, "int")
 	case *ast.FloatNode:
-		return c.scalar(n.Token, strconv.FormatFloat(n.Value, 'g', -1, 64), "float")
+		// the source text: "1.10" as a name or label must stay "1.10"
+		return c.scalar(n.Token, n.Token.Value, "float")
 	case *ast.InfinityNode:
 		return c.scalar(n.Token, n.Token.Value, "float")
 	case *ast.NanNode:
@@ -161,20 +184,22 @@ func (c *converter) convert(n ast.Node, depth int) *node {
 		return s
 	case *ast.MappingNode:
 		m := &node{kind: kindMap, pos: c.pos(n.Start)}
-		for _, mv := range n.Values {
-			c.addPair(m, mv, depth)
-		}
+		c.mapping(m, n.Values, depth)
 		if len(m.keys) > 0 && !n.IsFlowStyle {
 			m.pos = m.keys[0].pos
 		}
 		return m
 	case *ast.MappingValueNode:
 		m := &node{kind: kindMap, pos: c.pos(n.GetToken())}
-		c.addPair(m, n, depth)
+		c.mapping(m, []*ast.MappingValueNode{n}, depth)
 		if len(m.keys) > 0 {
 			m.pos = m.keys[0].pos
 		}
 		return m
+	case *ast.MappingKeyNode:
+		return c.convert(n.Value, depth+1)
+	case *ast.DirectiveNode:
+		return &node{kind: kindNull, tag: "null", pos: c.pos(n.Start)}
 	case *ast.SequenceNode:
 		s := &node{kind: kindSeq, pos: c.pos(n.Start)}
 		for _, v := range n.Values {
@@ -193,11 +218,21 @@ func (c *converter) convert(n ast.Node, depth int) *node {
 		}
 		return v
 	case *ast.TagNode:
-		v := c.convert(n.Value, depth+1)
-		if v.kind == kindScalar && n.Start != nil && n.Start.Value == "!!str" {
-			v.tag = "str"
+		tag := ""
+		if n.Start != nil {
+			tag = n.Start.Value
 		}
-		return v
+		switch tag {
+		case "!!str", "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq", "!!binary", "!!timestamp":
+			v := c.convert(n.Value, depth+1)
+			if v.kind == kindScalar && tag == "!!str" {
+				v.tag = "str"
+			}
+			return v
+		}
+		p := c.pos(n.Start)
+		c.softError(p, CodeSchema, "unsupported YAML tag %q: a plain value that starts with ! is a tag in YAML; quote it", tag)
+		return &node{kind: kindNull, tag: "null", pos: p, invalid: true}
 	case *ast.CommentGroupNode:
 		return &node{kind: kindNull, tag: "null", pos: c.pos(n.GetToken())}
 	}
@@ -215,37 +250,61 @@ func (c *converter) scalar(tk *token.Token, v, tag string) *node {
 	return s
 }
 
-func (c *converter) addPair(m *node, mv *ast.MappingValueNode, depth int) {
-	if _, ok := mv.Key.(*ast.MergeKeyNode); ok {
-		src := c.convert(mv.Value, depth+1)
-		var maps []*node
-		switch src.kind {
-		case kindMap:
-			maps = []*node{src}
-		case kindSeq:
-			maps = src.vals
-		}
-		for _, sm := range maps {
-			for i, k := range sm.keys {
-				if m.get(k.value) == nil {
-					m.keys = append(m.keys, k)
-					m.vals = append(m.vals, sm.vals[i])
+// mapping fills m from pairs. Keys written in the mapping win over keys
+// merged with <<, whatever their order; among merged mappings the first
+// wins, as YAML's merge key specifies. A key written twice is reported and
+// its first value kept.
+func (c *converter) mapping(m *node, pairs []*ast.MappingValueNode, depth int) {
+	index := map[string]int{}
+	var merged []*node
+	for _, mv := range pairs {
+		if _, ok := mv.Key.(*ast.MergeKeyNode); ok {
+			if mv.Value == nil {
+				continue
+			}
+			src := c.convert(mv.Value, depth+1)
+			switch src.kind {
+			case kindMap:
+				merged = append(merged, src)
+			case kindSeq:
+				for _, it := range src.vals {
+					if it.kind != kindMap {
+						c.softError(it.pos, CodeSchema, "a merge (<<) list may hold only mappings, not a %s", it.describe())
+						continue
+					}
+					merged = append(merged, it)
 				}
+			default:
+				c.softError(src.pos, CodeSchema, "a merge (<<) needs a mapping or a list of mappings, not a %s", src.describe())
+			}
+			continue
+		}
+		k := c.convert(mv.Key, depth+1)
+		if k.kind != kindScalar {
+			c.fail(mv.Key.GetToken(), "mapping keys must be scalars")
+			return
+		}
+		if first, dup := index[k.value]; dup {
+			c.softError(k.pos, CodeDuplicateKey, "key %s appears twice in this mapping (first at %d:%d)", k.value, m.keys[first].pos.Line, m.keys[first].pos.Col)
+			continue
+		}
+		var v *node
+		if mv.Value == nil {
+			v = &node{kind: kindNull, tag: "null", pos: k.pos}
+		} else {
+			v = c.convert(mv.Value, depth+1)
+		}
+		index[k.value] = len(m.keys)
+		m.keys = append(m.keys, k)
+		m.vals = append(m.vals, v)
+	}
+	for _, sm := range merged {
+		for i, k := range sm.keys {
+			if _, ok := index[k.value]; !ok {
+				index[k.value] = len(m.keys)
+				m.keys = append(m.keys, k)
+				m.vals = append(m.vals, sm.vals[i])
 			}
 		}
-		return
 	}
-	k := c.convert(mv.Key, depth+1)
-	if k.kind != kindScalar {
-		c.fail(mv.Key.GetToken(), "mapping keys must be scalars")
-		return
-	}
-	var v *node
-	if mv.Value == nil {
-		v = &node{kind: kindNull, tag: "null", pos: k.pos}
-	} else {
-		v = c.convert(mv.Value, depth+1)
-	}
-	m.keys = append(m.keys, k)
-	m.vals = append(m.vals, v)
 }

@@ -13,15 +13,22 @@ func TestExprPositions(t *testing.T) {
 		name      string
 		yaml      string
 		line, col int
+		code      Code // default unknown_fact
 	}{
-		{"plain", "    if: price > 0 && margn < 1\n", 4, 22},
-		{"single quoted", "    if: 'price > 0 && margn < 1'\n", 4, 23},
-		{"double quoted", "    if: \"price > 0 && margn < 1\"\n", 4, 23},
-		{"double quoted with escape before", "    if: \"sku == \\\"a\\\" && margn < 1\"\n", 4, 26},
-		{"literal block", "    if: |\n      price > 0\n        && margn < 1\n", 6, 12},
-		{"folded block", "    if: >\n      price > 0\n      && margn < 1\n", 6, 10},
-		{"flow mapping", "  - {name: t, if: price > margn}\n", 5, 27},
-		{"unicode before", "    if: 'sku == \"é€\" && margn < 1'\n", 4, 25},
+		{"plain", "    if: price > 0 && margn < 1\n", 4, 22, ""},
+		{"single quoted", "    if: 'price > 0 && margn < 1'\n", 4, 23, ""},
+		{"double quoted", "    if: \"price > 0 && margn < 1\"\n", 4, 23, ""},
+		{"double quoted with escape before", "    if: \"sku == \\\"a\\\" && margn < 1\"\n", 4, 26, ""},
+		{"literal block", "    if: |\n      price > 0\n        && margn < 1\n", 6, 12, ""},
+		{"folded block", "    if: >\n      price > 0\n      && margn < 1\n", 6, 10, ""},
+		{"flow mapping", "  - {name: t, if: price > margn}\n", 5, 27, ""},
+		{"unicode before", "    if: 'sku == \"é€\" && margn < 1'\n", 4, 25, ""},
+		// The error is the third ">": the same token earlier must not be taken for it.
+		{"folded, token repeated", "    if: >\n      price > 1 && price > 1 ||\n      sku > 1\n", 6, 11, CodeTypeError},
+		{"multi-line plain, token repeated", "    if: price > 1 && price > 1 ||\n      sku > 1\n", 5, 11, CodeTypeError},
+		{"escaped quotes, token repeated", "    if: \"price > 1 && \\\"a\\\" == \\\"a\\\" || sku > 1\"\n", 4, 45, CodeTypeError},
+		{"escaped line break", "    if: \"price > 0 && \\\n      margn > 1\"\n", 5, 7, ""},
+		{"CRLF multi-line quoted, error after it", "    if: \"price > 0 &&\r\n      price > 1\"\r\n  - name: s\r\n    if: margn\r\n", 7, 9, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,8 +42,12 @@ func TestExprPositions(t *testing.T) {
 				t.Fatalf("want one error, got %v", err)
 			}
 			e := es[0]
-			if e.Code != CodeUnknownFact || e.Line != tt.line || e.Col != tt.col {
-				t.Errorf("got %d:%d %s, want %d:%d unknown_fact\n%s\n%s", e.Line, e.Col, e.Code, tt.line, tt.col, src, e.Snippet)
+			code := tt.code
+			if code == "" {
+				code = CodeUnknownFact
+			}
+			if e.Code != code || e.Line != tt.line || e.Col != tt.col {
+				t.Errorf("got %d:%d %s, want %d:%d %s\n%s\n%s", e.Line, e.Col, e.Code, tt.line, tt.col, code, src, e.Snippet)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -41,8 +42,8 @@ type Group struct {
 	File        string
 	Pos         Pos
 	// Vars and Tables hold the group's constants as the rules see them:
-	// float64, string, bool, []float64, []string, map[string]float64,
-	// map[string]string.
+	// int (a whole number), float64, string, bool, []float64, []string,
+	// map[string]float64, map[string]string.
 	Vars   map[string]any
 	Tables map[string]any
 	Rules  []*Rule
@@ -139,6 +140,7 @@ type Expr struct {
 	// an alert's `values` shows.
 	Reads FactSet
 	Paths []string
+	typ   reflect.Type // the checker's result type
 }
 
 // DefaultMemoryBudget bounds what one expression evaluation may allocate

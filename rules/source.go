@@ -3,6 +3,7 @@ package rules
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -70,24 +71,53 @@ func (s *source) pos(n *node, off int) Pos {
 			if n.style != stylePlain {
 				start++
 			}
-			if start >= 0 && strings.HasPrefix(runeSuffix(s.line(n.pos.Line), start), string([]rune(n.value)[:min(off, utf8.RuneCountInString(n.value))])) {
+			// verbatim up to and including the character at the offset
+			upto := []rune(n.value)[:min(off+1, utf8.RuneCountInString(n.value))]
+			if start >= 0 && strings.HasPrefix(runeSuffix(s.line(n.pos.Line), start), string(upto)) {
 				return Pos{File: s.file, Line: n.pos.Line, Col: start + vcol + 1}
 			}
 		}
 	}
-	// Search for the text at the offset near the scalar.
-	if vline < len(vlines) {
-		needle := []rune(vlines[vline])
-		if vcol < len(needle) {
-			needle = needle[vcol:min(len(needle), vcol+16)]
-			if ns := string(needle); strings.TrimSpace(ns) != "" {
-				for l := n.pos.Line; l <= min(len(s.lines), n.pos.Line+200); l++ {
-					if i := strings.Index(s.line(l), ns); i >= 0 {
-						return Pos{File: s.file, Line: l, Col: utf8.RuneCountInString(s.line(l)[:i]) + 1}
-					}
-				}
+	// The value is not a verbatim slice of the file (folding, escapes, a
+	// multi-line plain scalar). Take the token at the offset, count how
+	// often it occurs in the value before the offset, and find the same
+	// occurrence in the file text from where the scalar's content starts.
+	runes := []rune(n.value)
+	if off >= len(runes) {
+		return n.pos
+	}
+	end := off
+	for end < len(runes) && end-off < 16 && !unicode.IsSpace(runes[end]) {
+		end++
+	}
+	if end == off {
+		return n.pos
+	}
+	needle := string(runes[off:end])
+	skip := strings.Count(string(runes[:off]), needle)
+	line, col := n.pos.Line, n.pos.Col-1 // 0-based rune column to search from
+	switch n.style {
+	case styleSingle, styleDouble:
+		col++
+	case styleLiteral, styleFolded:
+		line, col = line+1, 0
+	}
+	for l := line; l <= min(len(s.lines), line+200); l++ {
+		text := runeSuffix(s.line(l), col)
+		for {
+			i := strings.Index(text, needle)
+			if i < 0 {
+				break
 			}
+			if skip == 0 {
+				return Pos{File: s.file, Line: l, Col: col + utf8.RuneCountInString(text[:i]) + 1}
+			}
+			skip--
+			adv := i + len(needle)
+			col += utf8.RuneCountInString(text[:adv])
+			text = text[adv:]
 		}
+		col = 0
 	}
 	return n.pos
 }

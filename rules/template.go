@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ type Template struct {
 	Source string
 	parts  []tplPart
 	Reads  FactSet
+	Paths  []string // facts read, as in Expr.Paths
 }
 
 type tplPart struct {
@@ -52,11 +55,16 @@ func (c *compiler) compileTemplate(site exprSite, src string) *Template {
 		if strings.TrimSpace(body) == "" {
 			c.l.errs.add(c.src.pos(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate, "empty {{ }} in message")
 			ok = false
-		} else if e := c.compile(s, body, typeAny); e != nil {
+		} else if e := c.compile(s, body, typeAny); e == nil {
+			ok = false
+		} else if !printable(e.typ) {
+			c.l.errs.add(c.src.pos(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate,
+				"{{%s}} is a %s, which has no text of its own: show a field, len(), or join(map(...), \", \")", body, e.typ.Kind())
+			ok = false
+		} else {
 			t.parts = append(t.parts, tplPart{expr: e})
 			t.Reads |= e.Reads
-		} else {
-			ok = false
+			t.Paths = append(t.Paths, e.Paths...)
 		}
 		consumed := rest[:i+2+j+2]
 		base += runeLen(consumed)
@@ -65,7 +73,24 @@ func (c *compiler) compileTemplate(site exprSite, src string) *Template {
 	if !ok {
 		return nil
 	}
+	slices.Sort(t.Paths)
+	t.Paths = slices.Compact(t.Paths)
 	return t
+}
+
+// printable reports whether a template part's type renders as text: a
+// scalar, a time or a duration (or unknown until run time).
+func printable(t reflect.Type) bool {
+	if t == nil {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map, reflect.Pointer, reflect.Func, reflect.Chan:
+		return false
+	case reflect.Struct:
+		return t == reflect.TypeFor[time.Time]()
+	}
+	return true
 }
 
 func runeLen(s string) int { return len([]rune(s)) }

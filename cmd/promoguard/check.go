@@ -21,7 +21,7 @@ type groupSummary struct {
 	File   string         `json:"file"`
 	Rules  int            `json:"rules"`
 	Scopes map[string]int `json:"scopes"`
-	Reads  []string       `json:"reads"`
+	Reads  []string       `json:"reads"` // facts read by conditions, bounds and messages
 }
 
 type checkReport struct {
@@ -94,6 +94,11 @@ func summarize(g *rules.Group) groupSummary {
 				for _, p := range e.Paths {
 					reads[p] = true
 				}
+			}
+		}
+		if r.Message != nil {
+			for _, p := range r.Message.Paths {
+				reads[p] = true
 			}
 		}
 	}

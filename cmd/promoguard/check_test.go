@@ -118,3 +118,23 @@ func TestCLIUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeQuickstart keeps the README true: the output it shows for
+// `promoguard check examples/rules` is what the command prints.
+func TestReadmeQuickstart(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "$ bin/promoguard check examples/rules\n"
+	_, after, ok := strings.Cut(string(readme), cmd)
+	if !ok {
+		t.Fatalf("README.md no longer shows %q", cmd)
+	}
+	want, _, _ := strings.Cut(after, "```")
+	t.Chdir("../..")
+	code, got, errOut := runCLI(t, "check", "examples/rules")
+	if code != 0 || got != want {
+		t.Errorf("README.md shows:\n%s\nthe command prints (exit %d):\n%s%s", want, code, got, errOut)
+	}
+}
