@@ -408,7 +408,7 @@ func (c *compiler) checkError(site exprSite, root ast.Node, err error, want expr
 	if m := reNoField.FindStringSubmatch(msg); m != nil {
 		typ, field := m[1], m[2]
 		from := fe.From
-		if p := findProperty(root, field); p != nil {
+		if p := findProperty(root, typ, field); p != nil {
 			from = p.Location().From
 		}
 		hint := ""
@@ -501,17 +501,30 @@ func isLookupTable(root ast.Node, name string) bool {
 	return found
 }
 
-func findProperty(root ast.Node, field string) ast.Node {
-	var out ast.Node
+// findProperty finds the member access that the checker rejected: the
+// property named field on a value of type typ (the checker has typed the
+// nodes it visited), or else the first property named field.
+func findProperty(root ast.Node, typ, field string) ast.Node {
+	var exact, first ast.Node
 	ast.Find(root, func(n ast.Node) bool {
-		if m, ok := n.(*ast.MemberNode); ok && out == nil {
-			if p, ok := m.Property.(*ast.StringNode); ok && p.Value == field {
-				out = p
+		m, ok := n.(*ast.MemberNode)
+		if !ok {
+			return false
+		}
+		if p, ok := m.Property.(*ast.StringNode); ok && p.Value == field {
+			if exact == nil && m.Node.Type().String() == typ {
+				exact = p
+			}
+			if first == nil {
+				first = p
 			}
 		}
 		return false
 	})
-	return out
+	if exact != nil {
+		return exact
+	}
+	return first
 }
 
 // suggest proposes the closest known name for a misspelt one.
