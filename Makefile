@@ -9,7 +9,7 @@ FUZZTIME  ?= 5s
 export GOTOOLCHAIN := local
 
 # fuzz targets run by `make test`, as package:Target
-FUZZ_TARGETS := ./rules:FuzzLoad
+FUZZ_TARGETS := ./rules:FuzzLoad ./rules:FuzzExpr
 
 .PHONY: all build test unit fuzz run bench lint deps clean
 

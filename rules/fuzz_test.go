@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -57,6 +58,51 @@ func FuzzLoad(f *testing.F) {
 		for _, r := range rs.Rules {
 			if r.If == nil || r.If.Program == nil || r.Group == nil {
 				t.Fatalf("rule %s not compiled", r.Name)
+			}
+		}
+	})
+}
+
+// FuzzExpr compiles arbitrary text as a rule's condition, bound and message
+// and, when it loads, evaluates it on a realistic context. Whatever the text,
+// loading and evaluating must return (an error is fine): no panic, no stack
+// overflow, no runaway allocation — the static limits and the VM's budget
+// must hold.
+func FuzzExpr(f *testing.F) {
+	for _, seed := range []string{
+		"has_cost && margin < 0.12",
+		`any(overlaps, .a.stacking == "exclusive" && .a.partner != .b.partner)`,
+		`len(filter(promos, .fraction > 0.3)) > 0 && sku + "-" + channel != ""`,
+		`let d = in_days(segment.end - at); d > 1 && stock.available < stock.daily_velocity * d`,
+		`lookup(t, category, 0.1) > 0 && on_ladder(promo_discount, [0, 0.1, 0.2])`,
+		`join(map(promos, .id), ",") contains "bf"`,
+		`channels["web"].effective_price < effective_price * 0.9`,
+		`map(1..1000, {1..1000}) != nil`,
+		`sum(map(promos, .value)) / len(promos) > 10`,
+		`history.changes_1h > 3 || history.max_drop_24h > 0.2`,
+	} {
+		f.Add(seed)
+	}
+	env := any(benchFacts())
+	f.Fuzz(func(t *testing.T, src string) {
+		if strings.ContainsAny(src, "\r\n") {
+			src = strings.NewReplacer("\r", " ", "\n", " ").Replace(src)
+		}
+		file := "group: g\ntables: {t: {tv: 0.1}}\nrules:\n  - name: r\n    if: |\n      " + src +
+			"\n  - name: b\n    if: 'true'\n    floor: |\n      " + src +
+			"\n  - name: m\n    if: 'true'\n    message: |\n      {{ " + src + " }}\n"
+		rs, err := LoadSource("fuzz.yaml", []byte(file), nil)
+		if err != nil {
+			return
+		}
+		vm := NewVM()
+		for _, r := range rs.Rules {
+			_, _ = r.If.Bool(vm, env)
+			if r.Floor != nil {
+				_, _ = r.Floor.Float(vm, env)
+			}
+			if r.Message != nil {
+				_, _ = r.Message.Render(vm, env)
 			}
 		}
 	})
