@@ -157,6 +157,9 @@ func (c *converter) convert(n ast.Node, depth int) *node {
 	if c.err != nil {
 		return &node{}
 	}
+	if n == nil {
+		return &node{kind: kindNull, tag: "null", pos: Pos{File: c.file}}
+	}
 	if depth > maxDepth {
 		return c.fail(n.GetToken(), "nesting deeper than %d levels", maxDepth)
 	}
