@@ -30,14 +30,28 @@ func funcSameFloat(got, want, tol float64) bool {
 // funcNoisy02 is 1 - 0.8 = 0.19999999999999996: it must count as the 0.2 step.
 var funcNoisy02 = 1 - 0.8
 
+// snapCase is one case of SnapDown or SnapUp.
+type snapCase struct {
+	name   string
+	x      float64
+	ladder []float64
+	want   float64
+}
+
+func testSnap(t *testing.T, name string, fn func(float64, []float64) float64, cases []snapCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := fn(c.x, c.ladder); !funcSameFloat(got, c.want, 0) {
+				t.Errorf("%s(%v, %v) = %v, want %v", name, c.x, c.ladder, got, c.want)
+			}
+		})
+	}
+}
+
 func TestSnapDown(t *testing.T) {
 	ladder := []float64{0, 0.1, 0.2, 0.3}
-	cases := []struct {
-		name   string
-		x      float64
-		ladder []float64
-		want   float64
-	}{
+	testSnap(t, "SnapDown", SnapDown, []snapCase{
 		{"exact step", 0.2, ladder, 0.2},
 		{"between steps", 0.25, ladder, 0.2},
 		{"float noise 1-0.8 is the 0.2 step", funcNoisy02, ladder, 0.2},
@@ -59,24 +73,12 @@ func TestSnapDown(t *testing.T) {
 		{"ladder with 0, x slightly negative within tolerance", -Tolerance / 2, ladder, 0},
 		{"ladder with 0, negative x", -0.01, ladder, funcNaN},
 		{"single step", 0.5, []float64{0.5}, 0.5},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := SnapDown(c.x, c.ladder); !funcSameFloat(got, c.want, 0) {
-				t.Errorf("SnapDown(%v, %v) = %v, want %v", c.x, c.ladder, got, c.want)
-			}
-		})
-	}
+	})
 }
 
 func TestSnapUp(t *testing.T) {
 	ladder := []float64{0, 0.1, 0.2, 0.3}
-	cases := []struct {
-		name   string
-		x      float64
-		ladder []float64
-		want   float64
-	}{
+	testSnap(t, "SnapUp", SnapUp, []snapCase{
 		{"exact step", 0.2, ladder, 0.2},
 		{"between steps", 0.25, ladder, 0.3},
 		{"float noise 1-0.8 is the 0.2 step", funcNoisy02, ladder, 0.2},
@@ -94,14 +96,7 @@ func TestSnapUp(t *testing.T) {
 		{"ladder with 0, x is 0", 0, ladder, 0},
 		{"ladder with 0, x slightly positive within tolerance", Tolerance / 2, ladder, 0},
 		{"ladder with 0, small x", 0.05, ladder, 0.1},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := SnapUp(c.x, c.ladder); !funcSameFloat(got, c.want, 0) {
-				t.Errorf("SnapUp(%v, %v) = %v, want %v", c.x, c.ladder, got, c.want)
-			}
-		})
-	}
+	})
 }
 
 func TestOnLadder(t *testing.T) {
