@@ -12,5 +12,6 @@ require (
 
 require (
 	github.com/prometheus/client_model v0.6.3 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -1,7 +1,13 @@
 package engine
 
 import (
+	"cmp"
+	"container/heap"
+	"maps"
+	"slices"
 	"time"
+
+	"github.com/expr-lang/expr/vm"
 
 	"github.com/promoguard/promoguard/rules"
 )
@@ -66,4 +72,160 @@ type RuleStats struct {
 	Errors      int64
 	Firing      int64 // firing records emitted (repeats included)
 	Resolved    int64 // resolved records emitted
+}
+
+// Engine is the deterministic core: it holds the state of one partition
+// (or of everything, in replay and test), applies events at their
+// timestamps, fires timers as the watermark passes them, and returns the
+// output records. It is not safe for concurrent use: run one per
+// goroutine.
+type Engine struct {
+	rs  *rules.RuleSet
+	opt Options
+	vm  *vm.VM
+
+	wm     time.Time // the watermark
+	skus   map[string]*skuState
+	promos map[string]*promoState
+	// promoTS is the ts of the last event of each promotion id, cancelled
+	// ones included, so that an older event for it is recognised as late.
+	promoTS map[string]time.Time
+
+	// the promotion index
+	promoBySKU   map[string]map[string]*promoState
+	promoByCat   map[string]map[string]*promoState
+	promoByBrand map[string]map[string]*promoState
+	promoAll     map[string]*promoState
+	// skus by attribute, to find the skus a selector covers
+	skuByCat   map[string]map[string]*skuState
+	skuByBrand map[string]map[string]*skuState
+
+	timers   timerHeap
+	epoch    uint64
+	rounding map[string][2]int // ISO 4217 rounding by currency
+	stats  Stats
+	// rule scopes of the current rule set
+	calendar, now, promoRules []*rules.Rule
+	readsHistory             bool
+}
+
+// New returns an engine for rule set rs.
+func New(rs *rules.RuleSet, opts Options) *Engine {
+	e := &Engine{
+		opt:          opts.withDefaults(),
+		vm:           rules.NewVM(),
+		skus:         map[string]*skuState{},
+		promos:       map[string]*promoState{},
+		promoTS:      map[string]time.Time{},
+		promoBySKU:   map[string]map[string]*promoState{},
+		promoByCat:   map[string]map[string]*promoState{},
+		promoByBrand: map[string]map[string]*promoState{},
+		promoAll:     map[string]*promoState{},
+		skuByCat:     map[string]map[string]*skuState{},
+		skuByBrand:   map[string]map[string]*skuState{},
+		rounding:     map[string][2]int{},
+		stats:        Stats{ByRule: map[string]*RuleStats{}, Corrections: map[string]int64{}},
+	}
+	e.setRules(rs)
+	return e
+}
+
+func (e *Engine) setRules(rs *rules.RuleSet) {
+	e.rs = rs
+	e.calendar = rs.ByScope(rules.ScopeCalendar)
+	e.now = rs.ByScope(rules.ScopeNow)
+	e.promoRules = rs.ByScope(rules.ScopePromo)
+	e.readsHistory = false
+	for _, r := range rs.Rules {
+		if r.Reads.Has(rules.Fact("history").Bit) {
+			e.readsHistory = true
+		}
+		if e.stats.ByRule[r.ID()] == nil {
+			e.stats.ByRule[r.ID()] = &RuleStats{}
+		}
+	}
+}
+
+// Rules returns the rule set the engine runs.
+func (e *Engine) Rules() *rules.RuleSet { return e.rs }
+
+// Watermark returns the engine's present: the highest event ts applied,
+// less the allowed lateness, or the time last passed to Advance.
+func (e *Engine) Watermark() time.Time { return e.wm }
+
+// NextTimer returns when the next timer is due.
+func (e *Engine) NextTimer() (time.Time, bool) {
+	for len(e.timers) > 0 {
+		t := e.timers[0]
+		if e.timerLive(t) {
+			return t.at, true
+		}
+		heap.Pop(&e.timers)
+	}
+	return time.Time{}, false
+}
+
+// Stats returns a copy of the engine's counters.
+func (e *Engine) Stats() Stats {
+	s := e.stats
+	s.ByRule = make(map[string]*RuleStats, len(e.stats.ByRule))
+	for k, v := range e.stats.ByRule {
+		c := *v
+		s.ByRule[k] = &c
+	}
+	s.Corrections = maps.Clone(e.stats.Corrections)
+	return s
+}
+
+// Apply applies one event at its ts and appends the outputs it causes to
+// out. The watermark first moves to the event's ts (less the allowed
+// lateness), firing the timers due on the way. An event older than the
+// state it would replace is ignored and counted as late.
+func (e *Engine) Apply(ev *Event, out []Output) []Output {
+	if t := ev.TS.Add(-e.opt.AllowedLateness); t.After(e.wm) {
+		out = e.Advance(t, out)
+	}
+	switch {
+	case ev.Price != nil:
+		return e.applyPrice(ev, out)
+	case ev.Stock != nil:
+		return e.applyStock(ev, out)
+	case ev.Promo != nil:
+		return e.applyPromo(ev, out)
+	}
+	return out
+}
+
+// Advance moves the watermark to t, firing every timer due up to it in
+// time order (and, at equal times, in key order). It never moves the
+// watermark back.
+func (e *Engine) Advance(t time.Time, out []Output) []Output {
+	for len(e.timers) > 0 && !e.timers[0].at.After(t) {
+		at := e.timers[0].at
+		if at.After(e.wm) {
+			e.wm = at
+		}
+		// every timer due at this instant, in key order
+		var due []timer
+		for len(e.timers) > 0 && e.timers[0].at.Equal(at) {
+			tm := heap.Pop(&e.timers).(timer)
+			if e.timerLive(tm) {
+				due = append(due, tm)
+			}
+		}
+		slices.SortFunc(due, func(a, b timer) int { return cmp.Compare(a.key(), b.key()) })
+		due = slices.CompactFunc(due, func(a, b timer) bool { return a.key() == b.key() })
+		for _, tm := range due {
+			e.stats.Timers++
+			if tm.promo != nil {
+				out = e.promoTimer(tm.promo, out)
+			} else {
+				out = e.skuTimer(tm.sku, out)
+			}
+		}
+	}
+	if t.After(e.wm) {
+		e.wm = t
+	}
+	return out
 }

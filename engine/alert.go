@@ -1,0 +1,308 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/promoguard/promoguard/rules"
+)
+
+// alertState is one alert key's place in the lifecycle: pending (condition
+// true, `for` not yet elapsed) or firing.
+type alertState struct {
+	rule        *rules.Rule
+	fp          string
+	channel     string
+	segKey      time.Time
+	activeSince time.Time // watermark when the condition was first seen true
+	firing      bool
+	lastSent    time.Time // watermark of the last firing record
+	promos      []string  // the active promotions of its context
+	last        *Alert    // the last record emitted
+	epoch       uint64    // the evaluation that last visited it
+}
+
+// due is when the alert must be looked at again without an event: its
+// `for` elapsing, or its `repeat`.
+func (st *alertState) due() time.Time {
+	switch {
+	case !st.firing && st.rule.For > 0:
+		return st.activeSince.Add(st.rule.For)
+	case st.firing && st.rule.Repeat > 0:
+		return st.lastSent.Add(st.rule.Repeat)
+	}
+	return time.Time{}
+}
+
+// The built-in alerts, in their own group.
+var (
+	builtinGroup = &rules.Group{Name: "promoguard", Description: "built-in checks"}
+	// currency_mismatch: an amount or fixed-price promotion in another
+	// currency than the channel's price is not applied.
+	ruleCurrencyMismatch = &rules.Rule{Group: builtinGroup, Name: "currency_mismatch", Index: -1,
+		Severity: rules.SeverityWarning, On: rules.AllEvents}
+	// unsatisfiable: the fired rules' floors and ceilings cannot all hold.
+	ruleUnsatisfiable = &rules.Rule{Group: builtinGroup, Name: "unsatisfiable", Index: -2,
+		Severity: rules.SeverityCritical, On: rules.AllEvents}
+)
+
+// transition moves an alert key along the lifecycle given its condition.
+func (e *Engine) transition(m map[string]*alertState, fp string, st *alertState, r *rules.Rule, cond bool, c *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
+	w := e.wm
+	if !cond {
+		if st != nil {
+			if st.firing {
+				out = e.emitAlert(st, StateResolved, clearReason(st.promos, trig), c, out)
+			}
+			delete(m, fp)
+		}
+		return out
+	}
+	if st == nil {
+		st = &alertState{rule: r, fp: fp, channel: c.channel, segKey: c.segKey, activeSince: w}
+		m[fp] = st
+	}
+	st.epoch = ep
+	st.promos = promoIDs(st.promos[:0], c.active)
+	switch {
+	case !st.firing && w.Sub(st.activeSince) >= r.For:
+		st.firing = true
+		st.lastSent = w
+		st.last = e.alertRecord(st, c)
+		out = e.emitAlert(st, StateFiring, "", c, out)
+	case st.firing && r.Repeat > 0 && w.Sub(st.lastSent) >= r.Repeat:
+		st.lastSent = w
+		st.last = e.alertRecord(st, c)
+		out = e.emitAlert(st, StateFiring, "", c, out)
+	}
+	return out
+}
+
+func promoIDs(dst []string, ps []*promoState) []string {
+	for _, p := range ps {
+		dst = append(dst, p.ev.ID)
+	}
+	return dst
+}
+
+// alertRecord renders a firing alert: message, labels, the values its
+// condition read, the promotions and partners involved.
+func (e *Engine) alertRecord(st *alertState, c *alertCtx) *Alert {
+	r := st.rule
+	a := &Alert{
+		Fingerprint: st.fp, Rule: r.Name, Group: r.Group.Name, Severity: r.Severity.String(),
+		SKU: c.sku, Channel: c.channel, Promo: c.promo, Segment: c.rng,
+		Promos: []string{}, Partners: []string{}, Labels: r.Labels,
+	}
+	for _, p := range c.active {
+		a.Promos = append(a.Promos, p.ev.ID)
+		a.Partners = append(a.Partners, p.ev.Partner)
+	}
+	slices.Sort(a.Partners)
+	a.Partners = slices.Compact(a.Partners)
+	switch {
+	case c.message != "" || r.If == nil:
+		a.Message, a.Values = c.message, c.values
+	default:
+		a.Values = values(c.facts, r.If.Paths)
+		if r.Message != nil {
+			msg, err := r.Message.Render(e.vm, c.env)
+			if err != nil {
+				e.ruleError(r, c, err)
+			}
+			a.Message = msg
+		} else {
+			a.Message = defaultMessage(r, c)
+		}
+	}
+	return a
+}
+
+func defaultMessage(r *rules.Rule, c *alertCtx) string {
+	switch {
+	case c.promo != "":
+		return fmt.Sprintf("%s: promotion %s", r.ID(), c.promo)
+	default:
+		return fmt.Sprintf("%s: %s on %s", r.ID(), c.sku, c.channel)
+	}
+}
+
+// emitAlert appends a transition record of st: its last firing record with
+// the new state, reason, instant and id.
+func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, out []Output) []Output {
+	w := e.wm
+	a := *st.last
+	a.State, a.Reason = state, reason
+	a.ID = outputID(KindAlert, st.fp, state, w)
+	a.At = maxTime(st.segKey, w)
+	if c != nil {
+		a.At = c.at
+	}
+	a.RulesVersion = e.rs.Version
+	rs := e.ruleStats(st.rule)
+	if state == StateFiring {
+		rs.Firing++
+	} else {
+		rs.Resolved++
+	}
+	return append(out, Output{Alert: &a})
+}
+
+// checkCurrency runs the built-in currency_mismatch check on a context.
+func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
+	r := ruleCurrencyMismatch
+	fp := fingerprint(r.Group.Name, r.Name, s.id, c.name, instant(ac.segKey), "")
+	st := s.alerts[fp]
+	mis := c.res.mismatch
+	if st == nil && len(mis) == 0 {
+		return out
+	}
+	bc := *ac
+	if len(mis) > 0 {
+		bc.active = mis
+		ids := make([]string, 0, len(mis))
+		curs := make([]string, 0, len(mis))
+		for _, p := range mis {
+			ids = append(ids, p.ev.ID)
+			curs = append(curs, p.ev.Currency)
+		}
+		bc.message = fmt.Sprintf("%s on %s: %s in %s not applied to a price in %s",
+			s.id, c.name, strings.Join(ids, ", "), strings.Join(curs, ", "), cmpOr(c.rec.currency, "an unknown currency"))
+		bc.values = map[string]any{"currency": c.rec.currency, "promos": ids, "promo_currencies": curs}
+	}
+	return e.transition(s.alerts, fp, st, r, len(mis) > 0, &bc, trig, ep, out)
+}
+
+// corrState is one correction key: the last corrected price emitted.
+type corrState struct {
+	fp      string
+	channel string
+	segKey  time.Time
+	active  bool
+	price   float64
+	promos  []string
+	last    *Correction
+	epoch   uint64
+}
+
+// correct computes the corrected price of one (sku, channel, segment) from
+// the bounds its fired rules set, and emits a correction when it changes.
+func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []Output) []Output {
+	fp := fingerprint(builtinGroup.Name, "correction", s.id, c.name, instant(seg.key), "")
+	cs := s.corrections[fp]
+	eff := c.res.effective
+	hasFloor, hasCeiling := !math.IsNaN(b.floor), !math.IsNaN(b.ceiling)
+	unsat := hasFloor && hasCeiling && b.floor > b.ceiling+rules.Tolerance
+
+	// the built-in unsatisfiable alert
+	ufp := fingerprint(ruleUnsatisfiable.Group.Name, ruleUnsatisfiable.Name, s.id, c.name, instant(seg.key), "")
+	if st := s.alerts[ufp]; st != nil || unsat {
+		uc := *ac
+		if unsat {
+			uc.message = fmt.Sprintf("%s on %s: floor %s (%s) is above ceiling %s (%s); correcting to the floor",
+				s.id, c.name, rules.FormatValue(b.floor), b.floorBy.ID(), rules.FormatValue(b.ceiling), b.ceilingBy.ID())
+			uc.values = map[string]any{"floor": tidy(b.floor), "ceiling": tidy(b.ceiling), "floor_by": b.floorBy.ID(), "ceiling_by": b.ceilingBy.ID()}
+		}
+		out = e.transition(s.alerts, ufp, st, ruleUnsatisfiable, unsat, &uc, trig, ep, out)
+	}
+
+	if len(b.rules) == 0 || math.IsNaN(eff) {
+		if cs != nil {
+			if cs.active {
+				out = e.withdraw(cs, clearReason(cs.promos, trig), eff, out)
+			}
+			delete(s.corrections, fp)
+		}
+		return out
+	}
+	scale, incr := e.minorUnit(c.rec.currency)
+	var target float64
+	var by *rules.Rule
+	switch {
+	case unsat:
+		target, by = roundMoney(b.floor, scale, incr, +1), b.floorBy
+	case hasFloor && eff < b.floor-rules.Tolerance:
+		target, by = roundMoney(b.floor, scale, incr, +1), b.floorBy
+		target = e.withEnding(target, c.rec.price, scale, +1, b)
+	case hasCeiling && eff > b.ceiling+rules.Tolerance:
+		target, by = roundMoney(b.ceiling, scale, incr, -1), b.ceilingBy
+		target = e.withEnding(target, c.rec.price, scale, -1, b)
+	default:
+		target = eff
+	}
+	if cs == nil {
+		cs = &corrState{fp: fp, channel: c.name, segKey: seg.key}
+		s.corrections[fp] = cs
+	}
+	cs.epoch = ep
+	cs.promos = promoIDs(cs.promos[:0], c.res.active)
+	half := math.Pow10(-scale) / 2
+	if by == nil || math.Abs(target-eff) < half {
+		// the bounds hold already
+		if cs.active {
+			out = e.withdraw(cs, ReasonCleared, eff, out)
+		}
+		delete(s.corrections, fp)
+		return out
+	}
+	if cs.active && math.Abs(target-cs.price) < half {
+		return out
+	}
+	ids := make([]string, 0, len(b.rules))
+	slices.SortFunc(b.rules, func(x, y *rules.Rule) int { return x.Index - y.Index })
+	for _, r := range b.rules {
+		ids = append(ids, r.ID())
+	}
+	w := e.wm
+	rec := &Correction{
+		ID: outputID(KindCorrection, fp, StateActive+":"+rules.FormatValue(target), w), Fingerprint: fp,
+		State: StateActive, SKU: s.id, Channel: c.name, At: maxTime(seg.start, w), Segment: ac.rng,
+		Currency: c.rec.currency, EffectivePrice: Number(tidy(eff)), CorrectedPrice: Number(target),
+		Floor: Number(tidy(b.floor)), Ceiling: Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
+	}
+	cs.active, cs.price, cs.last = true, target, rec
+	e.stats.Corrections[StateActive]++
+	return append(out, Output{Correction: rec})
+}
+
+// withdraw emits the withdrawal of an active correction.
+func (e *Engine) withdraw(cs *corrState, reason string, eff float64, out []Output) []Output {
+	w := e.wm
+	rec := *cs.last
+	rec.State, rec.Reason = StateWithdrawn, reason
+	rec.ID = outputID(KindCorrection, cs.fp, StateWithdrawn, w)
+	rec.At = maxTime(cs.segKey, w)
+	rec.CorrectedPrice = Number(math.NaN())
+	if !math.IsNaN(eff) {
+		rec.EffectivePrice = Number(tidy(eff))
+	}
+	rec.RulesVersion = e.rs.Version
+	cs.active = false
+	e.stats.Corrections[StateWithdrawn]++
+	return append(out, Output{Correction: &rec})
+}
+
+// withEnding moves a corrected price to the channel's price ending (the
+// cents of its regular price, such as .99) in the direction the bound
+// moved it, if that stays within the bounds.
+func (e *Engine) withEnding(target, regular float64, scale, dir int, b *bounds) float64 {
+	if scale == 0 || math.IsNaN(regular) {
+		return target
+	}
+	unit := math.Pow10(-scale)
+	ending := math.Round((regular-math.Floor(regular))/unit) * unit
+	if ending < unit/2 || ending > 1-unit/2 {
+		return target
+	}
+	y := rules.PriceEnding(target, ending)
+	if dir > 0 && y < target-rules.Tolerance {
+		y++
+	}
+	if math.IsNaN(y) || (!math.IsNaN(b.floor) && y < b.floor-rules.Tolerance) || (!math.IsNaN(b.ceiling) && y > b.ceiling+rules.Tolerance) {
+		return target
+	}
+	return roundMoney(y, scale, 1, 0)
+}

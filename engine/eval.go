@@ -1,0 +1,534 @@
+package engine
+
+import (
+	"container/heap"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/promoguard/promoguard/rules"
+)
+
+// segment is one calendar range of a sku: nothing that feeds a fact changes
+// within it.
+type segment struct {
+	key   time.Time // the boundary that started it; zero for a present segment nothing started
+	start time.Time // the instant its facts are computed at: the watermark for the present one
+	end   time.Time // zero: nothing changes within the horizon
+}
+
+// chanCtx is one channel of a sku in one segment.
+type chanCtx struct {
+	name string
+	ch   *channelState
+	rec  *priceRec
+	res  stackResult
+}
+
+// alertCtx is what an alert transition needs to know of its context.
+type alertCtx struct {
+	sku, channel, promo string
+	segKey              time.Time // identity; zero in now and promo scope
+	rng                 *Range    // the segment shown in outputs
+	at                  time.Time
+	active              []*promoState
+	env                 any
+	facts               *rules.Facts
+	// built-in alerts give their message and values here
+	message string
+	values  map[string]any
+}
+
+// bounds collects the floors and ceilings of the fired rules of one
+// (sku, channel, segment).
+type bounds struct {
+	floor, ceiling     float64 // NaN: none
+	floorBy, ceilingBy *rules.Rule
+	rules              []*rules.Rule
+}
+
+func newBounds() bounds { return bounds{floor: math.NaN(), ceiling: math.NaN()} }
+
+func (b *bounds) add(r *rules.Rule, floor, ceiling float64, hasFloor, hasCeiling bool) {
+	if hasFloor && (math.IsNaN(b.floor) || floor > b.floor) {
+		b.floor, b.floorBy = floor, r
+	}
+	if hasCeiling && (math.IsNaN(b.ceiling) || ceiling < b.ceiling) {
+		b.ceiling, b.ceilingBy = ceiling, r
+	}
+	if hasFloor || hasCeiling {
+		b.rules = append(b.rules, r)
+	}
+}
+
+// segments splits the time from the watermark to the horizon at every
+// boundary of the sku: a promotion covering it starting or ending, a
+// scheduled price of any of its channels taking effect. It also returns
+// the first boundary ahead and when the first boundary beyond the horizon
+// enters it.
+func (e *Engine) segments(s *skuState, promos []*promoState) (segs []segment, nextBoundary, nextEntry time.Time) {
+	w := e.wm
+	limit := w.Add(e.opt.Horizon)
+	var bs []time.Time
+	key := s.lastCrossed
+	consider := func(b time.Time) {
+		switch {
+		case !b.After(w):
+			if b.After(key) {
+				key = b
+			}
+		case !b.After(limit):
+			bs = append(bs, b)
+		default:
+			nextEntry = earliest(nextEntry, b.Add(-e.opt.Horizon))
+		}
+	}
+	for _, p := range promos {
+		consider(p.ev.Start)
+		consider(p.ev.End)
+	}
+	for _, name := range s.names {
+		ch := s.channels[name]
+		if ch.cur != nil && !ch.cur.validFrom.IsZero() {
+			consider(ch.cur.validFrom)
+		}
+		for _, r := range ch.sched {
+			consider(r.validFrom)
+		}
+	}
+	slices.SortFunc(bs, time.Time.Compare)
+	bs = slices.CompactFunc(bs, time.Time.Equal)
+	segs = make([]segment, 0, len(bs)+1)
+	segs = append(segs, segment{key: key, start: w})
+	for _, b := range bs {
+		segs[len(segs)-1].end = b
+		segs = append(segs, segment{key: b, start: b})
+	}
+	if len(bs) > 0 {
+		nextBoundary = bs[0]
+	}
+	return segs, nextBoundary, nextEntry
+}
+
+// evalSKU evaluates every (channel, segment) of s and reconciles the whole
+// set of its alerts and corrections: keys that no longer exist are
+// resolved or withdrawn.
+func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
+	e.epoch++
+	ep := e.epoch
+	w := e.wm
+	for _, name := range s.names {
+		ch := s.channels[name]
+		ch.settle(w)
+		ch.trimHistory(w, e.opt.HistoryWindow)
+	}
+	promos := e.covering(s)
+	segs, nb, ne := e.segments(s, promos)
+	ctxs := make([]chanCtx, 0, len(s.names))
+	for i, seg := range segs {
+		ctxs = ctxs[:0]
+		for _, name := range s.names {
+			ch := s.channels[name]
+			rec := ch.priceAt(seg.start)
+			if rec == nil {
+				continue
+			}
+			var active []*promoState
+			for _, p := range promos {
+				if !p.ev.Start.After(seg.start) && p.ev.End.After(seg.start) && p.appliesTo(name, rec.region) {
+					active = append(active, p)
+				}
+			}
+			ctxs = append(ctxs, chanCtx{name: name, ch: ch, rec: rec, res: stack(rec.price, rec.currency, active)})
+		}
+		if len(ctxs) == 0 {
+			continue
+		}
+		chmap := make(map[string]rules.ChannelFacts, len(ctxs))
+		for _, c := range ctxs {
+			chmap[c.name] = rules.ChannelFacts{
+				Price: c.rec.price, EffectivePrice: c.res.effective,
+				Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
+				Currency: c.rec.currency,
+			}
+		}
+		rng := segRange(seg)
+		for ci := range ctxs {
+			c := &ctxs[ci]
+			f := e.facts(s, c, seg, chmap, trig)
+			ac := &alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, w), active: c.res.active, env: f, facts: &f}
+			b := newBounds()
+			for _, r := range e.calendar {
+				out = e.evalRule(s.alerts, r, ac, &trig, &b, ep, out)
+			}
+			if i == 0 && len(e.now) > 0 {
+				nf := f
+				nf.Segment = rules.Segment{Start: w, End: seg.end}
+				nc := *ac
+				nc.segKey, nc.rng, nc.env, nc.facts = time.Time{}, &Range{Start: &w, End: rng.End}, nf, &nf
+				for _, r := range e.now {
+					out = e.evalRule(s.alerts, r, &nc, &trig, &b, ep, out)
+				}
+			}
+			out = e.checkCurrency(s, c, ac, &trig, ep, out)
+			out = e.correct(s, c, seg, ac, &b, &trig, ep, out)
+		}
+	}
+	out = e.reconcile(s, &trig, ep, out)
+	e.scheduleSKU(s, nb, ne)
+	return out
+}
+
+// fraction is 1 - x/of: how much x takes off of; NaN when of is not a
+// positive price.
+func fraction(x, of float64) float64 {
+	if !(of > 0) || math.IsNaN(x) {
+		return math.NaN()
+	}
+	return 1 - x/of
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func segRange(seg segment) *Range {
+	r := &Range{}
+	if !seg.key.IsZero() {
+		k := seg.key
+		r.Start = &k
+	}
+	if !seg.end.IsZero() {
+		end := seg.end
+		r.End = &end
+	}
+	return r
+}
+
+// facts builds the facts of one (sku, channel, segment).
+func (e *Engine) facts(s *skuState, c *chanCtx, seg segment, chmap map[string]rules.ChannelFacts, trig trigger) rules.Facts {
+	rec, res, w := c.rec, &c.res, e.wm
+	at := maxTime(seg.start, w)
+	f := rules.Facts{
+		SKU: s.id, Channel: c.name,
+		Category: cmpOr(rec.category, s.category), Brand: cmpOr(rec.brand, s.brand), Seller: rec.seller,
+		Currency: rec.currency, Region: rec.region,
+		ListPrice: rec.list, Price: rec.price, Cost: rec.cost, MapPrice: rec.mapPrice,
+		HasCost: !math.IsNaN(rec.cost), HasListPrice: !math.IsNaN(rec.list), HasMapPrice: !math.IsNaN(rec.mapPrice),
+		EffectivePrice: res.effective,
+		Discount:       fraction(res.effective, rec.list),
+		PromoDiscount:  fraction(res.effective, rec.price),
+		Margin:         math.NaN(),
+		Promos:         res.applied,
+		Blocked:        res.blocked,
+		Overlaps:       res.overlaps,
+		Stock:          s.stockFacts(res, at),
+		Channels:       chmap,
+		History:        c.ch.history(w),
+		Segment:        rules.Segment{Start: cmpOrTime(seg.key, seg.start), End: seg.end},
+		Event:          rules.Event{Type: trig.typ, TS: trig.ts},
+		At:             at,
+		Now:            w,
+	}
+	if f.HasCost && res.effective > 0 {
+		f.Margin = (res.effective - rec.cost) / res.effective
+	}
+	return f
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func cmpOrTime(a, b time.Time) time.Time {
+	if !a.IsZero() {
+		return a
+	}
+	return b
+}
+
+// evalRule runs one rule on one context and moves its alert along the
+// lifecycle.
+func (e *Engine) evalRule(m map[string]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []Output) []Output {
+	fp := fingerprint(r.Group.Name, r.Name, c.sku, c.channel, instant(c.segKey), c.promo)
+	st := m[fp]
+	if st == nil && trig.on&r.On == 0 {
+		return out
+	}
+	rstat := e.ruleStats(r)
+	rstat.Evaluations++
+	e.stats.Evaluations++
+	ok, err := r.If.Bool(e.vm, c.env)
+	if err != nil {
+		e.ruleError(r, c, err)
+		if st != nil {
+			st.epoch = ep // keep it as it was
+		}
+		return out
+	}
+	out = e.transition(m, fp, st, r, ok, c, trig, ep, out)
+	if st = m[fp]; ok && b != nil && st != nil && st.firing && (r.Floor != nil || r.Ceiling != nil) {
+		var lo, hi float64
+		var hasLo, hasHi bool
+		if r.Floor != nil {
+			if lo, err = r.Floor.Float(e.vm, c.env); err != nil {
+				e.ruleError(r, c, err)
+			} else {
+				hasLo = true
+			}
+		}
+		if r.Ceiling != nil {
+			if hi, err = r.Ceiling.Float(e.vm, c.env); err != nil {
+				e.ruleError(r, c, err)
+			} else {
+				hasHi = true
+			}
+		}
+		b.add(r, lo, hi, hasLo, hasHi)
+	}
+	return out
+}
+
+func (e *Engine) ruleStats(r *rules.Rule) *RuleStats {
+	rs := e.stats.ByRule[r.ID()]
+	if rs == nil {
+		rs = &RuleStats{}
+		e.stats.ByRule[r.ID()] = rs
+	}
+	return rs
+}
+
+func (e *Engine) ruleError(r *rules.Rule, c *alertCtx, err error) {
+	e.stats.RuleErrors++
+	e.ruleStats(r).Errors++
+	if e.opt.OnRuleError != nil {
+		e.opt.OnRuleError(RuleError{Rule: r, SKU: c.sku, Channel: c.channel, Promo: c.promo, Err: err})
+	}
+}
+
+// reconcile resolves the alerts and withdraws the corrections of s whose
+// keys this evaluation did not visit: their segment, channel or rule is
+// gone.
+func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []Output) []Output {
+	var gone []string
+	for fp, st := range s.alerts {
+		if st.epoch != ep {
+			gone = append(gone, fp)
+		}
+	}
+	slices.Sort(gone)
+	for _, fp := range gone {
+		st := s.alerts[fp]
+		if st.firing {
+			out = e.emitAlert(st, StateResolved, vanishReason(st.channel, st.promos, trig), nil, out)
+		}
+		delete(s.alerts, fp)
+	}
+	gone = gone[:0]
+	for fp, cs := range s.corrections {
+		if cs.epoch != ep {
+			gone = append(gone, fp)
+		}
+	}
+	slices.Sort(gone)
+	for _, fp := range gone {
+		cs := s.corrections[fp]
+		if cs.active {
+			out = e.withdraw(cs, vanishReason(cs.channel, cs.promos, trig), math.NaN(), out)
+		}
+		delete(s.corrections, fp)
+	}
+	return out
+}
+
+// vanishReason says why a key is gone.
+func vanishReason(channel string, promos []string, trig *trigger) string {
+	switch {
+	case trig.delisted != "" && trig.delisted == channel:
+		return ReasonDelisted
+	case trig.cancelled != "" && slices.Contains(promos, trig.cancelled):
+		return ReasonCancelled
+	case trig.vanish == ReasonCancelled:
+		return ReasonSuperseded
+	}
+	return trig.vanish
+}
+
+// clearReason says why a condition stopped holding.
+func clearReason(promos []string, trig *trigger) string {
+	if trig.cancelled != "" && slices.Contains(promos, trig.cancelled) {
+		return ReasonCancelled
+	}
+	return ReasonCleared
+}
+
+func (e *Engine) scheduleSKU(s *skuState, nb, ne time.Time) {
+	w := e.wm
+	s.nextBoundary, s.nextEntry = nb, ne
+	next := earliest(nb, ne)
+	for _, st := range s.alerts {
+		next = earliest(next, st.due())
+	}
+	if e.readsHistory {
+		for _, name := range s.names {
+			next = earliest(next, s.channels[name].historyExpiry(w))
+		}
+	}
+	if !next.After(w) {
+		next = time.Time{}
+	}
+	if !next.Equal(s.timerAt) {
+		s.timerAt = next
+		if !next.IsZero() {
+			heap.Push(&e.timers, timer{at: next, sku: s})
+		}
+	}
+}
+
+func (e *Engine) skuTimer(s *skuState, out []Output) []Output {
+	w := e.wm
+	trig := trigger{typ: "timer", ts: w, vanish: ReasonEnded}
+	if w.Equal(s.nextBoundary) {
+		s.lastCrossed = w
+		trig.on |= 1<<rules.EventPrice | 1<<rules.EventPromo
+	}
+	if w.Equal(s.nextEntry) {
+		trig.on |= 1<<rules.EventPrice | 1<<rules.EventPromo
+	}
+	s.timerAt = time.Time{}
+	return e.evalSKU(s, trig, out)
+}
+
+// evalPromo runs the promo-scope rules on one promotion.
+func (e *Engine) evalPromo(p *promoState, trig trigger, out []Output) []Output {
+	e.epoch++
+	ep := e.epoch
+	w := e.wm
+	if len(e.promoRules) > 0 {
+		at := maxTime(p.ev.Start, w)
+		f := rules.Facts{Promo: *p.fact, Event: rules.Event{Type: trig.typ, TS: trig.ts}, At: at, Now: w}
+		start, end := p.ev.Start, p.ev.End
+		c := &alertCtx{promo: p.ev.ID, rng: &Range{Start: &start, End: &end}, at: at, active: []*promoState{p}, env: f, facts: &f}
+		for _, r := range e.promoRules {
+			out = e.evalRule(p.alerts, r, c, &trig, nil, ep, out)
+		}
+	}
+	var gone []string
+	for fp, st := range p.alerts {
+		if st.epoch != ep {
+			gone = append(gone, fp)
+		}
+	}
+	slices.Sort(gone)
+	for _, fp := range gone {
+		if st := p.alerts[fp]; st.firing {
+			out = e.emitAlert(st, StateResolved, vanishReason("", st.promos, &trig), nil, out)
+		}
+		delete(p.alerts, fp)
+	}
+	e.schedulePromo(p)
+	return out
+}
+
+func (e *Engine) schedulePromo(p *promoState) {
+	next := p.ev.End
+	for _, st := range p.alerts {
+		next = earliest(next, st.due())
+	}
+	if !next.After(e.wm) {
+		next = time.Time{}
+	}
+	if !next.Equal(p.timerAt) {
+		p.timerAt = next
+		if !next.IsZero() {
+			heap.Push(&e.timers, timer{at: next, promo: p})
+		}
+	}
+}
+
+func (e *Engine) promoTimer(p *promoState, out []Output) []Output {
+	p.timerAt = time.Time{}
+	if !p.ev.End.After(e.wm) {
+		return e.closePromo(p, ReasonEnded, out)
+	}
+	return e.evalPromo(p, trigger{typ: "timer", ts: e.wm, vanish: ReasonEnded}, out)
+}
+
+// closePromo resolves a promotion's promo-scope alerts and forgets it.
+func (e *Engine) closePromo(p *promoState, reason string, out []Output) []Output {
+	e.unindexPromo(p)
+	fps := make([]string, 0, len(p.alerts))
+	for fp := range p.alerts {
+		fps = append(fps, fp)
+	}
+	slices.Sort(fps)
+	for _, fp := range fps {
+		if st := p.alerts[fp]; st.firing {
+			out = e.emitAlert(st, StateResolved, reason, nil, out)
+		}
+		delete(p.alerts, fp)
+	}
+	p.timerAt = time.Time{}
+	return out
+}
+
+// Reload swaps the rule set atomically — no event is evaluated by a mix of
+// old and new rules — resolves the alerts of removed rules and re-evaluates
+// every key.
+func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
+	byID := make(map[string]*rules.Rule, len(rs.Rules))
+	for _, r := range rs.Rules {
+		byID[r.ID()] = r
+	}
+	e.setRules(rs)
+	fix := func(m map[string]*alertState) {
+		fps := make([]string, 0, len(m))
+		for fp := range m {
+			fps = append(fps, fp)
+		}
+		slices.Sort(fps)
+		for _, fp := range fps {
+			st := m[fp]
+			if st.rule.Index < 0 {
+				continue // built-in
+			}
+			if nr := byID[st.rule.ID()]; nr != nil && nr.Scope == st.rule.Scope {
+				st.rule = nr
+				continue
+			}
+			if st.firing {
+				out = e.emitAlert(st, StateResolved, ReasonRuleRemoved, nil, out)
+			}
+			delete(m, fp)
+		}
+	}
+	for _, id := range sortedKeys(e.skus) {
+		fix(e.skus[id].alerts)
+	}
+	for _, id := range sortedKeys(e.promos) {
+		fix(e.promos[id].alerts)
+	}
+	trig := trigger{typ: "reload", ts: e.wm, on: rules.AllEvents, vanish: ReasonSuperseded}
+	for _, id := range sortedKeys(e.skus) {
+		out = e.evalSKU(e.skus[id], trig, out)
+	}
+	for _, id := range sortedKeys(e.promos) {
+		out = e.evalPromo(e.promos[id], trig, out)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// fingerprint identifies an alert or a correction key: group, rule, sku,
+// channel and segment key (or promotion id). 64 bits, hex.
+func fingerprint(parts ...string) string { return fingerprintN(8, parts...) }
+
+// outputID is a record's id: a hash of its kind, fingerprint, state and the
+// watermark instant of the transition — never of a file line or an offset,
+// so replay and run emit the same ids for the same input. 128 bits, hex.
+func outputID(kind, fp, state string, wm time.Time) string {
+	return fingerprintN(16, kind, fp, state, instant(wm))
+}
+
+func fingerprintN(n int, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:n])
+}
+
+// instant writes a time as nanoseconds since the epoch; the zero time as 0.
+func instant(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(t.UnixNano(), 10)
+}
