@@ -103,10 +103,10 @@ type Engine struct {
 	timers   timerHeap
 	epoch    uint64
 	rounding map[string][2]int // ISO 4217 rounding by currency
-	stats  Stats
+	stats    Stats
 	// rule scopes of the current rule set
 	calendar, now, promoRules []*rules.Rule
-	readsHistory             bool
+	readsHistory              bool
 }
 
 // New returns an engine for rule set rs.

@@ -59,7 +59,7 @@ type histPoint struct {
 }
 
 type warehouse struct {
-	ts                               time.Time
+	ts                             time.Time
 	onHand, reserved, inbound, vel float64
 }
 
