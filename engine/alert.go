@@ -50,20 +50,21 @@ var (
 )
 
 // transition moves an alert key along the lifecycle given its condition.
-func (e *Engine) transition(m map[string]*alertState, fp string, st *alertState, r *rules.Rule, cond bool, c *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
+func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, cond bool, c *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
 	w := e.wm
 	if !cond {
 		if st != nil {
 			if st.firing {
 				out = e.emitAlert(st, StateResolved, clearReason(st.promos, trig), c, out)
 			}
-			delete(m, fp)
+			delete(m, k)
 		}
 		return out
 	}
 	if st == nil {
+		fp := fingerprint(r.Group.Name, r.Name, c.sku, c.channel, instant(c.segKey), c.promo)
 		st = &alertState{rule: r, fp: fp, channel: c.channel, segKey: c.segKey, activeSince: w}
-		m[fp] = st
+		m[k] = st
 	}
 	st.epoch = ep
 	st.promos = promoIDs(st.promos[:0], c.active)
@@ -107,7 +108,9 @@ func (e *Engine) alertRecord(st *alertState, c *alertCtx) *Alert {
 	case c.message != "" || r.If == nil:
 		a.Message, a.Values = c.message, c.values
 	default:
-		a.Values = values(c.facts, r.If.Paths)
+		if f, ok := c.env.(rules.Facts); ok {
+			a.Values = values(&f, r.If.Paths)
+		}
 		if r.Message != nil {
 			msg, err := r.Message.Render(e.vm, c.env)
 			if err != nil {
@@ -154,8 +157,8 @@ func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, ou
 // checkCurrency runs the built-in currency_mismatch check on a context.
 func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
 	r := ruleCurrencyMismatch
-	fp := fingerprint(r.Group.Name, r.Name, s.id, c.name, instant(ac.segKey), "")
-	st := s.alerts[fp]
+	k := akey{rule: "promoguard/currency_mismatch", channel: c.name, seg: segNum(ac.segKey)}
+	st := s.alerts[k]
 	mis := c.res.mismatch
 	if st == nil && len(mis) == 0 {
 		return out
@@ -173,7 +176,7 @@ func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trig
 			s.id, c.name, strings.Join(ids, ", "), strings.Join(curs, ", "), cmpOr(c.rec.currency, "an unknown currency"))
 		bc.values = map[string]any{"currency": c.rec.currency, "promos": ids, "promo_currencies": curs}
 	}
-	return e.transition(s.alerts, fp, st, r, len(mis) > 0, &bc, trig, ep, out)
+	return e.transition(s.alerts, k, st, r, len(mis) > 0, &bc, trig, ep, out)
 }
 
 // corrState is one correction key: the last corrected price emitted.
@@ -191,22 +194,22 @@ type corrState struct {
 // correct computes the corrected price of one (sku, channel, segment) from
 // the bounds its fired rules set, and emits a correction when it changes.
 func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []Output) []Output {
-	fp := fingerprint(builtinGroup.Name, "correction", s.id, c.name, instant(seg.key), "")
-	cs := s.corrections[fp]
+	ck := akey{channel: c.name, seg: segNum(seg.key)}
+	cs := s.corrections[ck]
 	eff := c.res.effective
 	hasFloor, hasCeiling := !math.IsNaN(b.floor), !math.IsNaN(b.ceiling)
 	unsat := hasFloor && hasCeiling && b.floor > b.ceiling+rules.Tolerance
 
 	// the built-in unsatisfiable alert
-	ufp := fingerprint(ruleUnsatisfiable.Group.Name, ruleUnsatisfiable.Name, s.id, c.name, instant(seg.key), "")
-	if st := s.alerts[ufp]; st != nil || unsat {
+	uk := akey{rule: "promoguard/unsatisfiable", channel: c.name, seg: segNum(seg.key)}
+	if st := s.alerts[uk]; st != nil || unsat {
 		uc := *ac
 		if unsat {
 			uc.message = fmt.Sprintf("%s on %s: floor %s (%s) is above ceiling %s (%s); correcting to the floor",
 				s.id, c.name, rules.FormatValue(b.floor), b.floorBy.ID(), rules.FormatValue(b.ceiling), b.ceilingBy.ID())
 			uc.values = map[string]any{"floor": tidy(b.floor), "ceiling": tidy(b.ceiling), "floor_by": b.floorBy.ID(), "ceiling_by": b.ceilingBy.ID()}
 		}
-		out = e.transition(s.alerts, ufp, st, ruleUnsatisfiable, unsat, &uc, trig, ep, out)
+		out = e.transition(s.alerts, uk, st, ruleUnsatisfiable, unsat, &uc, trig, ep, out)
 	}
 
 	if len(b.rules) == 0 || math.IsNaN(eff) {
@@ -214,7 +217,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 			if cs.active {
 				out = e.withdraw(cs, clearReason(cs.promos, trig), eff, out)
 			}
-			delete(s.corrections, fp)
+			delete(s.corrections, ck)
 		}
 		return out
 	}
@@ -234,8 +237,9 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 		target = eff
 	}
 	if cs == nil {
+		fp := fingerprint(builtinGroup.Name, "correction", s.id, c.name, instant(seg.key), "")
 		cs = &corrState{fp: fp, channel: c.name, segKey: seg.key}
-		s.corrections[fp] = cs
+		s.corrections[ck] = cs
 	}
 	cs.epoch = ep
 	cs.promos = promoIDs(cs.promos[:0], c.res.active)
@@ -245,7 +249,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 		if cs.active {
 			out = e.withdraw(cs, ReasonCleared, eff, out)
 		}
-		delete(s.corrections, fp)
+		delete(s.corrections, ck)
 		return out
 	}
 	if cs.active && math.Abs(target-cs.price) < half {
@@ -258,7 +262,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	}
 	w := e.wm
 	rec := &Correction{
-		ID: outputID(KindCorrection, fp, StateActive+":"+rules.FormatValue(target), w), Fingerprint: fp,
+		ID: outputID(KindCorrection, cs.fp, StateActive+":"+rules.FormatValue(target), w), Fingerprint: cs.fp,
 		State: StateActive, SKU: s.id, Channel: c.name, At: maxTime(seg.start, w), Segment: ac.rng,
 		Currency: c.rec.currency, EffectivePrice: Number(tidy(eff)), CorrectedPrice: Number(target),
 		Floor: Number(tidy(b.floor)), Ceiling: Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,

@@ -86,7 +86,7 @@ func (e *Engine) applyPromo(ev *Event, out []Output) []Output {
 	}
 	affected := map[string]*skuState{}
 	old := e.promos[pe.ID]
-	var alerts map[string]*alertState
+	var alerts map[akey]*alertState
 	if old != nil {
 		e.coverage(old, affected)
 		e.unindexPromo(old)
@@ -95,7 +95,7 @@ func (e *Engine) applyPromo(ev *Event, out []Output) []Output {
 	var p *promoState
 	if !pe.Cancelled && pe.End.After(e.wm) {
 		if alerts == nil {
-			alerts = map[string]*alertState{}
+			alerts = map[akey]*alertState{}
 		}
 		p = &promoState{ev: pe, ts: ev.TS, fact: newPromoFact(pe), alerts: alerts}
 		e.indexPromo(p)

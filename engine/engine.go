@@ -107,6 +107,8 @@ type Engine struct {
 	// rule scopes of the current rule set
 	calendar, now, promoRules []*rules.Rule
 	readsHistory              bool
+	ruleIDs                   []string     // by rule index
+	ruleStat                  []*RuleStats // by rule index
 }
 
 // New returns an engine for rule set rs.
@@ -136,13 +138,17 @@ func (e *Engine) setRules(rs *rules.RuleSet) {
 	e.now = rs.ByScope(rules.ScopeNow)
 	e.promoRules = rs.ByScope(rules.ScopePromo)
 	e.readsHistory = false
-	for _, r := range rs.Rules {
+	e.ruleIDs = make([]string, len(rs.Rules))
+	e.ruleStat = make([]*RuleStats, len(rs.Rules))
+	for i, r := range rs.Rules {
 		if r.Reads.Has(rules.Fact("history").Bit) {
 			e.readsHistory = true
 		}
-		if e.stats.ByRule[r.ID()] == nil {
-			e.stats.ByRule[r.ID()] = &RuleStats{}
+		id := r.ID()
+		if e.stats.ByRule[id] == nil {
+			e.stats.ByRule[id] = &RuleStats{}
 		}
+		e.ruleIDs[i], e.ruleStat[i] = id, e.stats.ByRule[id]
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/promoguard/promoguard/rules"
@@ -32,8 +33,7 @@ type alertCtx struct {
 	rng                 *Range    // the segment shown in outputs
 	at                  time.Time
 	active              []*promoState
-	env                 any
-	facts               *rules.Facts
+	env                 any // a boxed rules.Facts, shared by every rule of the context
 	// built-in alerts give their message and values here
 	message string
 	values  map[string]any
@@ -156,7 +156,7 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 		for ci := range ctxs {
 			c := &ctxs[ci]
 			f := e.facts(s, c, seg, chmap, trig)
-			ac := &alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, w), active: c.res.active, env: f, facts: &f}
+			ac := &alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, w), active: c.res.active, env: f}
 			b := newBounds()
 			for _, r := range e.calendar {
 				out = e.evalRule(s.alerts, r, ac, &trig, &b, ep, out)
@@ -165,7 +165,7 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 				nf := f
 				nf.Segment = rules.Segment{Start: w, End: seg.end}
 				nc := *ac
-				nc.segKey, nc.rng, nc.env, nc.facts = time.Time{}, &Range{Start: &w, End: rng.End}, nf, &nf
+				nc.segKey, nc.rng, nc.env = time.Time{}, &Range{Start: &w, End: rng.End}, nf
 				for _, r := range e.now {
 					out = e.evalRule(s.alerts, r, &nc, &trig, &b, ep, out)
 				}
@@ -255,9 +255,9 @@ func cmpOrTime(a, b time.Time) time.Time {
 
 // evalRule runs one rule on one context and moves its alert along the
 // lifecycle.
-func (e *Engine) evalRule(m map[string]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []Output) []Output {
-	fp := fingerprint(r.Group.Name, r.Name, c.sku, c.channel, instant(c.segKey), c.promo)
-	st := m[fp]
+func (e *Engine) evalRule(m map[akey]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []Output) []Output {
+	k := akey{rule: e.ruleID(r), channel: c.channel, seg: segNum(c.segKey)}
+	st := m[k]
 	if st == nil && trig.on&r.On == 0 {
 		return out
 	}
@@ -272,8 +272,8 @@ func (e *Engine) evalRule(m map[string]*alertState, r *rules.Rule, c *alertCtx, 
 		}
 		return out
 	}
-	out = e.transition(m, fp, st, r, ok, c, trig, ep, out)
-	if st = m[fp]; ok && b != nil && st != nil && st.firing && (r.Floor != nil || r.Ceiling != nil) {
+	out = e.transition(m, k, st, r, ok, c, trig, ep, out)
+	if st = m[k]; ok && b != nil && st != nil && st.firing && (r.Floor != nil || r.Ceiling != nil) {
 		var lo, hi float64
 		var hasLo, hasHi bool
 		if r.Floor != nil {
@@ -296,12 +296,38 @@ func (e *Engine) evalRule(m map[string]*alertState, r *rules.Rule, c *alertCtx, 
 }
 
 func (e *Engine) ruleStats(r *rules.Rule) *RuleStats {
-	rs := e.stats.ByRule[r.ID()]
+	if r.Index >= 0 && r.Index < len(e.rs.Rules) && e.rs.Rules[r.Index] == r {
+		return e.ruleStat[r.Index]
+	}
+	id := r.ID()
+	rs := e.stats.ByRule[id]
 	if rs == nil {
 		rs = &RuleStats{}
-		e.stats.ByRule[r.ID()] = rs
+		e.stats.ByRule[id] = rs
 	}
 	return rs
+}
+
+// ruleID is r.ID() without building the string on every evaluation.
+func (e *Engine) ruleID(r *rules.Rule) string {
+	if r.Index >= 0 && r.Index < len(e.rs.Rules) && e.rs.Rules[r.Index] == r {
+		return e.ruleIDs[r.Index]
+	}
+	return r.ID()
+}
+
+// goneAlerts removes from m the alerts this evaluation did not visit and
+// returns them in fingerprint order.
+func goneAlerts(m map[akey]*alertState, ep uint64) []*alertState {
+	var gone []*alertState
+	for k, st := range m {
+		if st.epoch != ep {
+			gone = append(gone, st)
+			delete(m, k)
+		}
+	}
+	slices.SortFunc(gone, func(a, b *alertState) int { return strings.Compare(a.fp, b.fp) })
+	return gone
 }
 
 func (e *Engine) ruleError(r *rules.Rule, c *alertCtx, err error) {
@@ -316,33 +342,23 @@ func (e *Engine) ruleError(r *rules.Rule, c *alertCtx, err error) {
 // keys this evaluation did not visit: their segment, channel or rule is
 // gone.
 func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []Output) []Output {
-	var gone []string
-	for fp, st := range s.alerts {
-		if st.epoch != ep {
-			gone = append(gone, fp)
-		}
-	}
-	slices.Sort(gone)
-	for _, fp := range gone {
-		st := s.alerts[fp]
+	for _, st := range goneAlerts(s.alerts, ep) {
 		if st.firing {
 			out = e.emitAlert(st, StateResolved, vanishReason(st.channel, st.promos, trig), nil, out)
 		}
-		delete(s.alerts, fp)
 	}
-	gone = gone[:0]
-	for fp, cs := range s.corrections {
+	var gone []*corrState
+	for k, cs := range s.corrections {
 		if cs.epoch != ep {
-			gone = append(gone, fp)
+			gone = append(gone, cs)
+			delete(s.corrections, k)
 		}
 	}
-	slices.Sort(gone)
-	for _, fp := range gone {
-		cs := s.corrections[fp]
+	slices.SortFunc(gone, func(a, b *corrState) int { return strings.Compare(a.fp, b.fp) })
+	for _, cs := range gone {
 		if cs.active {
 			out = e.withdraw(cs, vanishReason(cs.channel, cs.promos, trig), math.NaN(), out)
 		}
-		delete(s.corrections, fp)
 	}
 	return out
 }
@@ -414,23 +430,15 @@ func (e *Engine) evalPromo(p *promoState, trig trigger, out []Output) []Output {
 		at := maxTime(p.ev.Start, w)
 		f := rules.Facts{Promo: *p.fact, Event: rules.Event{Type: trig.typ, TS: trig.ts}, At: at, Now: w}
 		start, end := p.ev.Start, p.ev.End
-		c := &alertCtx{promo: p.ev.ID, rng: &Range{Start: &start, End: &end}, at: at, active: []*promoState{p}, env: f, facts: &f}
+		c := &alertCtx{promo: p.ev.ID, rng: &Range{Start: &start, End: &end}, at: at, active: []*promoState{p}, env: f}
 		for _, r := range e.promoRules {
 			out = e.evalRule(p.alerts, r, c, &trig, nil, ep, out)
 		}
 	}
-	var gone []string
-	for fp, st := range p.alerts {
-		if st.epoch != ep {
-			gone = append(gone, fp)
-		}
-	}
-	slices.Sort(gone)
-	for _, fp := range gone {
-		if st := p.alerts[fp]; st.firing {
+	for _, st := range goneAlerts(p.alerts, ep) {
+		if st.firing {
 			out = e.emitAlert(st, StateResolved, vanishReason("", st.promos, &trig), nil, out)
 		}
-		delete(p.alerts, fp)
 	}
 	e.schedulePromo(p)
 	return out
@@ -463,16 +471,10 @@ func (e *Engine) promoTimer(p *promoState, out []Output) []Output {
 // closePromo resolves a promotion's promo-scope alerts and forgets it.
 func (e *Engine) closePromo(p *promoState, reason string, out []Output) []Output {
 	e.unindexPromo(p)
-	fps := make([]string, 0, len(p.alerts))
-	for fp := range p.alerts {
-		fps = append(fps, fp)
-	}
-	slices.Sort(fps)
-	for _, fp := range fps {
-		if st := p.alerts[fp]; st.firing {
+	for _, st := range goneAlerts(p.alerts, 0) {
+		if st.firing {
 			out = e.emitAlert(st, StateResolved, reason, nil, out)
 		}
-		delete(p.alerts, fp)
 	}
 	p.timerAt = time.Time{}
 	return out
@@ -487,14 +489,9 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 		byID[r.ID()] = r
 	}
 	e.setRules(rs)
-	fix := func(m map[string]*alertState) {
-		fps := make([]string, 0, len(m))
-		for fp := range m {
-			fps = append(fps, fp)
-		}
-		slices.Sort(fps)
-		for _, fp := range fps {
-			st := m[fp]
+	fix := func(m map[akey]*alertState) {
+		var removed []*alertState
+		for k, st := range m {
 			if st.rule.Index < 0 {
 				continue // built-in
 			}
@@ -502,10 +499,14 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 				st.rule = nr
 				continue
 			}
+			removed = append(removed, st)
+			delete(m, k)
+		}
+		slices.SortFunc(removed, func(a, b *alertState) int { return strings.Compare(a.fp, b.fp) })
+		for _, st := range removed {
 			if st.firing {
 				out = e.emitAlert(st, StateResolved, ReasonRuleRemoved, nil, out)
 			}
-			delete(m, fp)
 		}
 	}
 	for _, id := range sortedKeys(e.skus) {

@@ -7,6 +7,23 @@ import (
 	"time"
 )
 
+// akey is how the engine finds an alert or correction key in its maps:
+// cheap to build on every evaluation, where the fingerprint (a hash) is
+// computed once when the key is first seen. rule is the rule id ("" for a
+// correction); the sku or promotion is implied by the map that holds it.
+type akey struct {
+	rule    string
+	channel string
+	seg     int64 // the segment key as nanoseconds; 0 for none
+}
+
+func segNum(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 // fingerprint identifies an alert or a correction key: group, rule, sku,
 // channel and segment key (or promotion id). 64 bits, hex.
 func fingerprint(parts ...string) string { return fingerprintN(8, parts...) }

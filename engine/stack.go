@@ -15,7 +15,7 @@ type promoState struct {
 	ts   time.Time
 	fact *rules.Promo // shared by every context; Fraction is set for percent only
 	// alerts of promo-scope rules, by fingerprint
-	alerts  map[string]*alertState
+	alerts  map[akey]*alertState
 	timerAt time.Time
 }
 

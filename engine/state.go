@@ -19,8 +19,8 @@ type skuState struct {
 	// lastCrossed is the latest calendar boundary the watermark passed: it
 	// keys the present segment.
 	lastCrossed time.Time
-	alerts      map[string]*alertState // by fingerprint
-	corrections map[string]*corrState  // by fingerprint
+	alerts      map[akey]*alertState
+	corrections map[akey]*corrState
 	// the one scheduled timer, and the boundary or horizon entry it is for
 	timerAt, nextBoundary, nextEntry time.Time
 }
@@ -70,8 +70,8 @@ func (e *Engine) sku(id string) *skuState {
 			id:          id,
 			channels:    map[string]*channelState{},
 			stock:       map[string]*warehouse{},
-			alerts:      map[string]*alertState{},
-			corrections: map[string]*corrState{},
+			alerts:      map[akey]*alertState{},
+			corrections: map[akey]*corrState{},
 		}
 		e.skus[id] = s
 	}
