@@ -9,7 +9,7 @@ FUZZTIME  ?= 5s
 export GOTOOLCHAIN := local
 
 # fuzz targets run by `make test`, as package:Target
-FUZZ_TARGETS := ./rules:FuzzLoad ./rules:FuzzExpr
+FUZZ_TARGETS := ./rules:FuzzLoad ./rules:FuzzExpr ./engine:FuzzDecode
 
 .PHONY: all build test unit fuzz run bench lint deps clean
 
@@ -37,12 +37,15 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-# Shows the product working on the example rule pack.
+# Shows the product working on the examples: checks the rule pack, then
+# replays a Black Friday week through it.
 run: build
 	$(BIN) check examples/rules
+	$(BIN) replay --rules examples/rules --out bin/black-friday.out.ndjson examples/events/black-friday.ndjson
+	@echo "outputs: bin/black-friday.out.ndjson (one JSON record per line)"
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./rules/
+	$(GO) test -run '^$$' -bench . -benchmem ./rules/ ./engine/
 
 $(CACHE)/bin/staticcheck:
 	GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -49,6 +49,12 @@ var (
 		Severity: rules.SeverityCritical, On: rules.AllEvents}
 )
 
+// BuiltinRules lists the built-in checks: their alerts belong to group
+// "promoguard". They are not part of any rule set and cannot be disabled.
+func BuiltinRules() []*rules.Rule {
+	return []*rules.Rule{ruleCurrencyMismatch, ruleUnsatisfiable}
+}
+
 // transition moves an alert key along the lifecycle given its condition.
 func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, cond bool, c *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
 	w := e.wm

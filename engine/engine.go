@@ -150,6 +150,11 @@ func (e *Engine) setRules(rs *rules.RuleSet) {
 		}
 		e.ruleIDs[i], e.ruleStat[i] = id, e.stats.ByRule[id]
 	}
+	for _, r := range BuiltinRules() {
+		if e.stats.ByRule[r.ID()] == nil {
+			e.stats.ByRule[r.ID()] = &RuleStats{}
+		}
+	}
 }
 
 // Rules returns the rule set the engine runs.

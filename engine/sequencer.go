@@ -17,8 +17,9 @@ import (
 // feed the engine through one.
 type Sequencer struct {
 	e   *Engine
-	buf []*Event
-	ts  time.Time
+	buf   []*Event
+	ts    time.Time
+	maxTS time.Time
 }
 
 // NewSequencer returns a sequencer feeding e.
@@ -34,6 +35,9 @@ func (s *Sequencer) Push(ev *Event, out []Output) []Output {
 		out = s.Flush(out)
 	}
 	s.ts = ev.TS
+	if ev.TS.After(s.maxTS) {
+		s.maxTS = ev.TS
+	}
 	s.buf = append(s.buf, ev)
 	return out
 }
@@ -55,6 +59,15 @@ func (s *Sequencer) Flush(out []Output) []Output {
 	}
 	s.buf = s.buf[:0]
 	return out
+}
+
+// Finish ends the input: it applies the buffered run and moves the
+// watermark to the highest ts pushed, so that timers held back by the
+// allowed lateness fire too — no later event can arrive to need them
+// held.
+func (s *Sequencer) Finish(out []Output) []Output {
+	out = s.Flush(out)
+	return s.e.Advance(s.maxTS, out)
 }
 
 // Advance flushes the buffered run and moves the engine's watermark to t,

@@ -17,11 +17,13 @@ var version = "dev"
 
 type cli struct {
 	Check   checkCmd         `cmd:"" help:"Validate rule files and print every problem with file:line:col."`
+	Replay  replayCmd        `cmd:"" help:"Replay NDJSON event files through the rules, writing the alerts, corrections and dead letters as NDJSON. Each event is applied at its own ts by the engine run uses, and the clock stops at the last event unless --until moves it on."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 
 // env is what every command writes to; tests replace it.
 type env struct {
+	stdin  io.Reader // nil means os.Stdin
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -33,12 +35,15 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	os.Exit(run(os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr}))
+	os.Exit(run(os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 }
 
 // run parses args and runs one command, returning the exit code: 0 success,
 // 1 a finding (invalid rules, a failed test), 2 a usage or load error.
 func run(args []string, e env) int {
+	if e.stdin == nil {
+		e.stdin = os.Stdin
+	}
 	var c cli
 	code := -1
 	parser, err := kong.New(&c,
