@@ -146,6 +146,7 @@ func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, ou
 	a := *st.last
 	a.State, a.Reason = state, reason
 	a.ID = outputID(KindAlert, st.fp, state, w)
+	a.Watermark = w
 	a.At = maxTime(st.segKey, w)
 	if c != nil {
 		a.At = c.at
@@ -269,7 +270,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	w := e.wm
 	rec := &Correction{
 		ID: outputID(KindCorrection, cs.fp, StateActive+":"+rules.FormatValue(target), w), Fingerprint: cs.fp,
-		State: StateActive, SKU: s.id, Channel: c.name, At: maxTime(seg.start, w), Segment: ac.rng,
+		State: StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng,
 		Currency: c.rec.currency, EffectivePrice: Number(tidy(eff)), CorrectedPrice: Number(target),
 		Floor: Number(tidy(b.floor)), Ceiling: Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
 	}
@@ -284,6 +285,7 @@ func (e *Engine) withdraw(cs *corrState, reason string, eff float64, out []Outpu
 	rec := *cs.last
 	rec.State, rec.Reason = StateWithdrawn, reason
 	rec.ID = outputID(KindCorrection, cs.fp, StateWithdrawn, w)
+	rec.Watermark = w
 	rec.At = maxTime(cs.segKey, w)
 	rec.CorrectedPrice = Number(math.NaN())
 	if !math.IsNaN(eff) {

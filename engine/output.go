@@ -142,7 +142,10 @@ type Alert struct {
 	SKU         string `json:"sku,omitempty"`
 	Channel     string `json:"channel,omitempty"`
 	// Promo is the promotion of a promo-scope alert.
-	Promo        string            `json:"promo,omitempty"`
+	Promo string `json:"promo,omitempty"`
+	// Watermark is when the transition happened, in event time; At is when
+	// the problem applies (a future segment's start, or the watermark).
+	Watermark    time.Time         `json:"watermark"`
 	At           time.Time         `json:"at"`
 	Segment      *Range            `json:"segment,omitempty"`
 	Promos       []string          `json:"promos"`
@@ -161,6 +164,7 @@ type Correction struct {
 	Reason         string    `json:"reason,omitempty"`
 	SKU            string    `json:"sku"`
 	Channel        string    `json:"channel"`
+	Watermark      time.Time `json:"watermark"` // when it was emitted, in event time
 	At             time.Time `json:"at"`
 	Segment        *Range    `json:"segment,omitempty"`
 	Currency       string    `json:"currency,omitempty"`

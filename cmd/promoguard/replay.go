@@ -34,13 +34,14 @@ type replayCmd struct {
 	Lateness duration  `default:"0s" placeholder:"DUR" help:"Allowed lateness: the watermark trails the highest event ts by DUR."`
 	MaxLine  int       `name:"max-line" default:"4194304" placeholder:"BYTES" help:"Longest input line in bytes; a longer one becomes an oversize dead letter."`
 	Format   string    `enum:"text,json" default:"text" help:"Summary format on stderr: text or json (one JSON object, for CI)."`
+	Records  string    `enum:"ndjson,table" default:"ndjson" help:"Output record format: ndjson (one JSON record per line, as the daemon produces) or table (one aligned line per record, for people)."`
 	Quiet    bool      `short:"q" help:"Print no summary and no progress bar (rule errors and failures are still printed)."`
 	Events   []string  `arg:"" name:"events" help:"NDJSON event files, read in order; - reads stdin."`
 }
 
 // Help is the detail under the command's usage.
 func (c *replayCmd) Help() string {
-	return `Each line of an events file is one event (see DESIGN §2). Blank lines and lines
+	return `Each line of an events file is one event (README.md, "Events"). Blank lines and lines
 whose first non-space character is # are skipped; a UTF-8 byte order mark at
 the start of a file is ignored. A line that is not a valid event becomes a
 dead_letter record naming file:line, written as the line is read; the records
@@ -135,7 +136,7 @@ func (c *replayCmd) Run(e env) error {
 		seq:  engine.NewSequencer(eng),
 		dec:  engine.DecodeOptions{MaxSize: c.MaxLine},
 		max:  c.MaxLine,
-		w:    newRecordWriter(dst),
+		w:    newRecordWriter(dst, c.Records == "table"),
 		dead: map[string]int64{},
 	}
 	if !c.Quiet && c.Format == "text" && isTerminal(e.stderr) && (c.Out != "" || !isTerminal(e.stdout)) {
@@ -441,20 +442,29 @@ func (lr *lineReader) write(c []byte) {
 
 // recordWriter writes output records as JSON lines and counts them.
 type recordWriter struct {
+	table  bool
 	bw     *bufio.Writer
 	enc    *json.Encoder
 	counts map[string]int64
 	err    error // the first write error
 }
 
-func newRecordWriter(w io.Writer) *recordWriter {
+func newRecordWriter(w io.Writer, table bool) *recordWriter {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	return &recordWriter{bw: bw, enc: json.NewEncoder(bw), counts: map[string]int64{}}
+	return &recordWriter{table: table, bw: bw, enc: json.NewEncoder(bw), counts: map[string]int64{}}
 }
 
 func (w *recordWriter) write(o engine.Output) error {
 	if w.err != nil {
 		return w.err
+	}
+	if w.table {
+		if _, err := io.WriteString(w.bw, tableLine(o)); err != nil {
+			w.err = err
+			return err
+		}
+		w.counts[o.Kind()]++
+		return nil
 	}
 	if err := w.enc.Encode(o); err != nil {
 		var me *json.MarshalerError
@@ -778,4 +788,38 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.bar.Add64(int64(n))
 	return n, err
+}
+
+// tableLine renders a record as one aligned line: when it was emitted (the
+// watermark), when the problem applies, state, severity, rule, where, and
+// what.
+func tableLine(o engine.Output) string {
+	at := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04Z") }
+	price := func(n engine.Number) string { return rules.FormatValue(float64(n)) }
+	switch {
+	case o.Alert != nil:
+		a := o.Alert
+		where := a.SKU + "@" + a.Channel
+		if a.SKU == "" {
+			where = "promo " + a.Promo
+		}
+		state := a.State
+		if a.Reason != "" {
+			state += " (" + a.Reason + ")"
+		}
+		return fmt.Sprintf("%s  %s  %-22s %-8s %-29s %-20s %s\n", at(a.Watermark), at(a.At), state, a.Severity, a.Group+"/"+a.Rule, where, a.Message)
+	case o.Correction != nil:
+		c := o.Correction
+		state := "correction " + c.State
+		what := price(c.EffectivePrice) + " -> " + price(c.CorrectedPrice) + " " + c.Currency + " (" + c.BoundBy + ")"
+		if c.State == engine.StateWithdrawn {
+			state += " (" + c.Reason + ")"
+			what = "back to " + price(c.EffectivePrice) + " " + c.Currency
+		}
+		return fmt.Sprintf("%s  %s  %-31s %-29s %-20s %s\n", at(c.Watermark), at(c.At), state, "", c.SKU+"@"+c.Channel, what)
+	case o.DeadLetter != nil:
+		d := o.DeadLetter
+		return fmt.Sprintf("%-17s  %-17s  %-31s %-29s %-20s %s\n", "-", "-", "dead letter", d.Reason, d.Source, d.Error)
+	}
+	return ""
 }

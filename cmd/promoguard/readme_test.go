@@ -1,0 +1,82 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite examples/events/black-friday.out.ndjson from the current output")
+
+// readmeBlock returns the text of the README code block that starts with
+// the command line cmd.
+func readmeBlock(t *testing.T, cmd string) string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "$ "+cmd+"\n")
+	if !ok {
+		t.Fatalf("README.md no longer shows %q", cmd)
+	}
+	block, _, _ := strings.Cut(after, "```")
+	return block
+}
+
+var timing = regexp.MustCompile(`in [0-9.]+[µm]?s \([0-9]+ events/s\)`)
+
+// TestReadmeReplay keeps the quickstart's replay true: the summary the
+// README shows, the table excerpt, and the full output kept next to the
+// example events (regenerate it with go test ./cmd/promoguard -run
+// TestReadmeReplay -update, and review the diff).
+func TestReadmeReplay(t *testing.T) {
+	t.Chdir("../..")
+	const golden = "examples/events/black-friday.out.ndjson"
+	out := filepath.Join(t.TempDir(), "out.ndjson")
+
+	cmd := "bin/promoguard replay --rules examples/rules --out bin/black-friday.out.ndjson examples/events/black-friday.ndjson"
+	want := readmeBlock(t, cmd)
+	code, _, summary := runCLI(t, "replay", "--rules", "examples/rules", "--out", out, "examples/events/black-friday.ndjson")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, summary)
+	}
+	if got := timing.ReplaceAllString(summary, "in 3ms (9000 events/s)"); got != want {
+		t.Errorf("README.md shows:\n%s\nreplay prints:\n%s", want, got)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keep, err := os.ReadFile(golden); err != nil || string(keep) != string(got) {
+		t.Errorf("replay output differs from %s (err %v); if the change is intended, run with -update and review the diff", golden, err)
+	}
+
+	cmd = "bin/promoguard replay -q --records table --rules examples/rules examples/events/black-friday.ndjson"
+	excerpt := readmeBlock(t, cmd)
+	code, table, errOut := runCLI(t, "replay", "-q", "--records", "table", "--rules", "examples/rules", "examples/events/black-friday.ndjson")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	// every line the README shows appears, in that order; "..." elides
+	rest := table
+	for _, line := range strings.Split(strings.TrimSuffix(excerpt, "\n"), "\n") {
+		if line == "..." {
+			continue
+		}
+		i := strings.Index(rest, line+"\n")
+		if i < 0 {
+			t.Errorf("README.md shows a line replay --records table does not print (in that order):\n%s", line)
+			break
+		}
+		rest = rest[i+len(line)+1:]
+	}
+}
