@@ -16,7 +16,7 @@ import (
 // order they arrived in never changes an output. replay, test and run all
 // feed the engine through one.
 type Sequencer struct {
-	e   *Engine
+	e     *Engine
 	buf   []*Event
 	ts    time.Time
 	maxTS time.Time
