@@ -288,9 +288,7 @@ func (e *Engine) withdraw(cs *corrState, reason string, eff float64, out []Outpu
 	rec.Watermark = w
 	rec.At = maxTime(cs.segKey, w)
 	rec.CorrectedPrice = Number(math.NaN())
-	if !math.IsNaN(eff) {
-		rec.EffectivePrice = Number(tidy(eff))
-	}
+	rec.EffectivePrice = Number(tidy(eff))
 	rec.RulesVersion = e.rs.Version
 	cs.active = false
 	e.stats.Corrections[StateWithdrawn]++

@@ -357,10 +357,32 @@ func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []Output) 
 	slices.SortFunc(gone, func(a, b *corrState) int { return strings.Compare(a.fp, b.fp) })
 	for _, cs := range gone {
 		if cs.active {
-			out = e.withdraw(cs, vanishReason(cs.channel, cs.promos, trig), math.NaN(), out)
+			at := maxTime(cs.segKey, e.wm)
+			out = e.withdraw(cs, vanishReason(cs.channel, cs.promos, trig), e.effectiveAt(s, cs.channel, at), out)
 		}
 	}
 	return out
+}
+
+// effectiveAt is the effective price of one channel of s at instant t (at
+// or after the watermark), NaN when the channel has no price then: what a
+// withdrawn correction whose segment is gone falls back to.
+func (e *Engine) effectiveAt(s *skuState, channel string, t time.Time) float64 {
+	ch := s.channels[channel]
+	if ch == nil {
+		return math.NaN()
+	}
+	rec := ch.priceAt(t)
+	if rec == nil {
+		return math.NaN()
+	}
+	var active []*promoState
+	for _, p := range e.covering(s) {
+		if !p.ev.Start.After(t) && p.ev.End.After(t) && p.appliesTo(channel, rec.region) {
+			active = append(active, p)
+		}
+	}
+	return stack(rec.price, rec.currency, active).effective
 }
 
 // vanishReason says why a key is gone.
