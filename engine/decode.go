@@ -50,22 +50,26 @@ type DecodeOptions struct {
 //  3. duplicate fields (BadJSON, Field = the field): a field the event's
 //     type reads may appear once. Unknown fields are ignored, duplicates
 //     included; so are the fields of the other types.
-//  4. the fields of the type, in the order of the DESIGN table (required
-//     ones first), then the cross-field checks (start < end, currency of
-//     amount and fixed_price, the selector);
+//  4. the fields of the type, one by one in a fixed order (the key and ts
+//     first, then status, which decides what else is required), with the
+//     cross-field checks (currency of amount and fixed_price, start < end,
+//     the selector) once their fields are read;
 //  5. ts against DecodeOptions.Now+MaxSkew (BadFuture).
 //
 // Conventions where DESIGN §2 is silent:
 //   - null is the same as absent: BadMissing for a required field, the
 //     default for an optional one. An empty string is BadMissing for a
-//     required string and absent for an optional one (currency "" too).
+//     required string field (sku, channel, warehouse, id, partner,
+//     discount.kind) and absent for an optional one (currency "" too, so an
+//     amount promotion with currency "" is BadCurrency); an empty time
+//     string is BadWrongType.
 //   - times are RFC 3339 strings (a '.' before the fraction, as RFC 3339
 //     says), converted to UTC; a time at or before 0001-01-01T00:00:00Z is
 //     BadValue, because the zero time means "absent" in the engine.
 //   - numbers are JSON numbers; one out of float64 range (1e400) is
 //     BadNotFinite; one too small to represent (1e-400) is 0; -0 is 0.
 //   - priority is a JSON integer literal (no fraction or exponent: 1.0 and
-//     1e2 are BadWrongType); outside int64 it is BadValue.
+//     1e2 are BadWrongType); outside the range of int it is BadValue.
 //   - a selector list (skus, categories, brands) that is empty counts as
 //     absent; skus together with categories or brands is BadValue (the
 //     selector is one or the other); an empty string in any list is
@@ -76,20 +80,24 @@ type DecodeOptions struct {
 //   - a delisted price event needs no price: Price is then NaN. Its other
 //     fields are validated as usual.
 //   - a cancelled promotion (status: cancelled) needs only id and ts; its
-//     other fields are checked for their JSON type (and time format) only,
-//     and the event carries the same PromoEvent as a Tombstone: ID and
+//     other fields are checked for their JSON type (and time format) only
+//     (duplicate fields are refused at the top level, not inside discount
+//     or funded_by), and the event carries the same PromoEvent as a Tombstone: ID and
 //     Cancelled.
+//
+// A Kafka tombstone (a record with a null value) is no payload: the caller
+// makes it a cancellation with Tombstone. The JSON text null is BadJSON.
 //
 // Decode copies data into Event.Raw, so the caller may reuse its buffer (as
 // bufio.Scanner does). Source is left empty for the caller to set. The
 // strings of one event share one allocation.
 func Decode(data []byte, opts DecodeOptions) (*Event, error) {
-	max := opts.MaxSize
-	if max <= 0 {
-		max = DefaultMaxSize
+	limit := opts.MaxSize
+	if limit <= 0 {
+		limit = DefaultMaxSize
 	}
-	if len(data) > max {
-		return nil, &InputError{Reason: BadSize, Msg: fmt.Sprintf("payload is %d bytes, more than the limit of %d", len(data), max)}
+	if len(data) > limit {
+		return nil, &InputError{Reason: BadSize, Msg: fmt.Sprintf("payload is %d bytes, more than the limit of %d", len(data), limit)}
 	}
 	if !utf8.Valid(data) {
 		return nil, &InputError{Reason: BadUTF8, Msg: fmt.Sprintf("invalid UTF-8 at offset %d", invalidUTF8At(data))}
@@ -311,7 +319,7 @@ func (d *decoder) scan() *InputError {
 		return &InputError{Reason: BadJSON, Msg: "empty payload"}
 	}
 	if c := s.b[s.i]; c != '{' {
-		what := "unexpected " + quoteChar(s.b, s.i)
+		what := quoteChar(s.b, s.i)
 		switch {
 		case c == '[':
 			what = "an array"
@@ -331,25 +339,26 @@ func (d *decoder) scan() *InputError {
 	if s.peek() == '}' {
 		s.i++
 	} else {
+		var k, skip val
 		for {
-			k, err := s.key()
-			if err != nil {
-				return err
-			}
-			v, err := s.value(1)
-			if err != nil {
+			if err := s.key(&k); err != nil {
 				return err
 			}
 			kb := d.data[k.start+1 : k.end-1]
 			if k.esc {
 				kb = d.unescape(k)
 			}
+			// Scan the value of a known field into its slot.
+			v := &skip
 			if f := fieldIndex(kb); f >= 0 {
 				if d.vals[f].kind != kAbsent {
 					d.vals[f].dup = true
 				} else {
-					d.vals[f] = v
+					v = &d.vals[f]
 				}
+			}
+			if err := s.value(1, v); err != nil {
+				return err
 			}
 			if done, err := s.next('}'); err != nil {
 				return err
@@ -402,21 +411,20 @@ func quoteChar(b []byte, i int) string {
 }
 
 // key scans `"name" :` and the whitespace after it.
-func (s *scanner) key() (val, *InputError) {
+func (s *scanner) key(k *val) *InputError {
 	if s.peek() != '"' {
-		return val{}, s.unexpected("a field name")
+		return s.unexpected("a field name")
 	}
-	k, err := s.str()
-	if err != nil {
-		return k, err
+	if err := s.str(k); err != nil {
+		return err
 	}
 	s.ws()
 	if s.peek() != ':' {
-		return k, s.unexpected("':'")
+		return s.unexpected("':'")
 	}
 	s.i++
 	s.ws()
-	return k, nil
+	return nil
 }
 
 // next consumes the ',' or the closing byte after a member or element, and
@@ -435,74 +443,91 @@ func (s *scanner) next(closing byte) (done bool, err *InputError) {
 	return false, s.unexpected("',' or '" + string(closing) + "'")
 }
 
-// value scans one JSON value at the cursor.
-func (s *scanner) value(depth int) (val, *InputError) {
-	v := val{start: s.i}
+// value scans one JSON value at the cursor into v.
+func (s *scanner) value(depth int, v *val) *InputError {
 	switch c := s.peek(); {
 	case c == '"':
-		return s.str()
+		return s.str(v)
 	case c == '-' || c >= '0' && c <= '9':
-		return s.number()
-	case c == '{' || c == '[':
-		if depth >= maxDepth {
-			return v, &InputError{Reason: BadJSON, Msg: fmt.Sprintf("nested deeper than %d at offset %d", maxDepth, s.i)}
-		}
-		closing := byte('}')
-		v.kind = kObject
-		if c == '[' {
-			closing, v.kind = ']', kArray
-		}
-		s.i++
-		s.ws()
-		if s.peek() == closing {
-			s.i++
-			v.end = s.i
-			return v, nil
-		}
-		for {
-			if v.kind == kObject {
-				if _, err := s.key(); err != nil {
-					return v, err
-				}
-			}
-			if _, err := s.value(depth + 1); err != nil {
-				return v, err
-			}
-			v.n++
-			done, err := s.next(closing)
-			if err != nil {
-				return v, err
-			}
-			if done {
-				v.end = s.i
-				return v, nil
-			}
-		}
+		return s.number(v)
+	case c == '{':
+		return s.container(depth, kObject, '}', v)
+	case c == '[':
+		return s.container(depth, kArray, ']', v)
 	case c == 't':
-		v.kind = kBool
-		return v, s.literal("true", &v)
+		return s.literal("true", kBool, v)
 	case c == 'f':
-		v.kind = kBool
-		return v, s.literal("false", &v)
+		return s.literal("false", kBool, v)
 	case c == 'n':
-		v.kind = kNull
-		return v, s.literal("null", &v)
+		return s.literal("null", kNull, v)
 	}
-	return v, s.unexpected("a value")
+	return s.unexpected("a value")
 }
 
-func (s *scanner) literal(lit string, v *val) *InputError {
+// container scans an object or an array.
+func (s *scanner) container(depth int, kind uint8, closing byte, v *val) *InputError {
+	if depth >= maxDepth {
+		return &InputError{Reason: BadJSON, Msg: fmt.Sprintf("nested deeper than %d at offset %d", maxDepth, s.i)}
+	}
+	*v = val{start: s.i, kind: kind}
+	s.i++
+	s.ws()
+	if s.peek() == closing {
+		s.i++
+		v.end = s.i
+		return nil
+	}
+	var tmp val
+	for {
+		if kind == kObject {
+			if err := s.key(&tmp); err != nil {
+				return err
+			}
+		}
+		if err := s.value(depth+1, &tmp); err != nil {
+			return err
+		}
+		v.n++
+		done, err := s.next(closing)
+		if err != nil {
+			return err
+		}
+		if done {
+			v.end = s.i
+			return nil
+		}
+	}
+}
+
+func (s *scanner) literal(lit string, kind uint8, v *val) *InputError {
 	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
 		return &InputError{Reason: BadJSON, Msg: fmt.Sprintf("invalid literal at offset %d, want %s", s.i, lit)}
 	}
+	*v = val{start: s.i, end: s.i + len(lit), kind: kind}
 	s.i += len(lit)
-	v.end = s.i
 	return nil
 }
 
 // str scans a string. The payload is valid UTF-8 already.
-func (s *scanner) str() (val, *InputError) {
-	v := val{start: s.i, kind: kString}
+func (s *scanner) str(v *val) *InputError {
+	// the common case: no escape
+	b, start := s.b, s.i
+	for i := start + 1; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			s.i = i + 1
+			*v = val{start: start, end: i + 1, kind: kString}
+			return nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+	}
+	*v = val{start: start, kind: kString}
+	return s.strSlow(v)
+}
+
+func (s *scanner) strSlow(v *val) *InputError {
 	s.i++ // the opening quote
 	for {
 		// the common case: a run of plain bytes
@@ -514,20 +539,20 @@ func (s *scanner) str() (val, *InputError) {
 			s.i++
 		}
 		if s.i >= len(s.b) {
-			return v, &InputError{Reason: BadJSON, Msg: fmt.Sprintf("unterminated string at offset %d", v.start)}
+			return &InputError{Reason: BadJSON, Msg: fmt.Sprintf("unterminated string at offset %d", v.start)}
 		}
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
 			v.end = s.i
-			return v, nil
+			return nil
 		case c < 0x20:
-			return v, &InputError{Reason: BadJSON, Msg: fmt.Sprintf("control character %q in string at offset %d", c, s.i)}
+			return &InputError{Reason: BadJSON, Msg: fmt.Sprintf("control character %q in string at offset %d", c, s.i)}
 		}
 		// an escape
 		v.esc = true
 		if s.i+1 >= len(s.b) {
-			return v, &InputError{Reason: BadJSON, Msg: fmt.Sprintf("unterminated string at offset %d", v.start)}
+			return &InputError{Reason: BadJSON, Msg: fmt.Sprintf("unterminated string at offset %d", v.start)}
 		}
 		switch s.b[s.i+1] {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -535,7 +560,7 @@ func (s *scanner) str() (val, *InputError) {
 		case 'u':
 			r, ok := hex4(s.b, s.i+2)
 			if !ok {
-				return v, &InputError{Reason: BadJSON, Msg: fmt.Sprintf("invalid \\u escape at offset %d", s.i)}
+				return &InputError{Reason: BadJSON, Msg: fmt.Sprintf("invalid \\u escape at offset %d", s.i)}
 			}
 			at := s.i
 			s.i += 6
@@ -545,12 +570,12 @@ func (s *scanner) str() (val, *InputError) {
 					r2, ok = hex4(s.b, s.i+2)
 				}
 				if !ok || utf16.DecodeRune(r, r2) == utf8.RuneError {
-					return v, &InputError{Reason: BadUTF8, Msg: fmt.Sprintf("\\u escape of a lone surrogate at offset %d", at)}
+					return &InputError{Reason: BadUTF8, Msg: fmt.Sprintf("\\u escape of a lone surrogate at offset %d", at)}
 				}
 				s.i += 6
 			}
 		default:
-			return v, &InputError{Reason: BadJSON, Msg: fmt.Sprintf("invalid escape %s at offset %d", quoteChar(s.b, s.i+1), s.i)}
+			return &InputError{Reason: BadJSON, Msg: fmt.Sprintf("invalid escape %s at offset %d", quoteChar(s.b, s.i+1), s.i)}
 		}
 	}
 }
@@ -577,8 +602,8 @@ func hex4(b []byte, i int) (rune, bool) {
 }
 
 // number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *scanner) number() (val, *InputError) {
-	v := val{start: s.i, kind: kNumber}
+func (s *scanner) number(v *val) *InputError {
+	*v = val{start: s.i, kind: kNumber}
 	if s.peek() == '-' {
 		s.i++
 	}
@@ -588,13 +613,13 @@ func (s *scanner) number() (val, *InputError) {
 	case c >= '1' && c <= '9':
 		s.digits()
 	default:
-		return v, s.unexpected("a digit")
+		return s.unexpected("a digit")
 	}
 	if s.peek() == '.' {
 		s.i++
 		v.frac = true
 		if !s.digits() {
-			return v, s.unexpected("a digit")
+			return s.unexpected("a digit")
 		}
 	}
 	if c := s.peek(); c == 'e' || c == 'E' {
@@ -604,11 +629,11 @@ func (s *scanner) number() (val, *InputError) {
 			s.i++
 		}
 		if !s.digits() {
-			return v, s.unexpected("a digit")
+			return s.unexpected("a digit")
 		}
 	}
 	v.end = s.i
-	return v, nil
+	return nil
 }
 
 func (s *scanner) digits() bool {
@@ -700,6 +725,9 @@ func (d *decoder) event() (*Event, *InputError) {
 			size += v.end - v.start
 		}
 	}
+	if st := d.vals[fStatus]; typ == rules.EventPromo && st.kind == kString && string(d.str(st)) == "cancelled" {
+		size = d.vals[fID].end - d.vals[fID].start // a cancellation keeps only its id
+	}
 	d.sb.Grow(size)
 	switch typ {
 	case rules.EventPrice:
@@ -737,7 +765,7 @@ func (d *decoder) price() (*Event, *InputError) {
 			return nil, d.wrongType(fieldNames[fStatus], "a string", v)
 		}
 		switch string(d.str(v)) {
-		case "active":
+		case "", "active":
 		case "delisted":
 			p.Delisted = true
 		default:
@@ -840,7 +868,7 @@ func (d *decoder) promo() (*Event, *InputError) {
 			return nil, d.wrongType(fieldNames[fStatus], "a string", v)
 		}
 		switch string(d.str(v)) {
-		case "scheduled", "active":
+		case "", "scheduled", "active":
 		case "cancelled":
 			p.Cancelled = true
 		default:
@@ -848,7 +876,10 @@ func (d *decoder) promo() (*Event, *InputError) {
 		}
 	}
 	if p.Cancelled {
-		return e, d.cancelledTypes()
+		if err := d.cancelledTypes(); err != nil {
+			return nil, err
+		}
+		return e, nil
 	}
 
 	if p.Partner, err = d.reqString(fPartner); err != nil {
@@ -977,7 +1008,7 @@ func (d *decoder) discount(p *PromoEvent) *InputError {
 			continue
 		}
 		if slot.kind != kAbsent {
-			return dupErr("discount." + string(k))
+			return dupErr(member("discount", k))
 		}
 		*slot = m
 	}
@@ -1053,22 +1084,22 @@ func (d *decoder) fundedBy() (map[string]float64, *InputError) {
 		if len(k) == 0 {
 			return nil, &InputError{Reason: BadValue, Field: "funded_by", Msg: "a partner name must not be empty"}
 		}
-		field := "funded_by." + string(k)
 		if _, ok := m[string(k)]; ok {
-			return nil, dupErr(field)
+			return nil, dupErr(member("funded_by", k))
 		}
 		if !present(s) {
-			return nil, d.wrongType(field, "a number", s)
+			return nil, d.wrongType(member("funded_by", k), "a number", s)
 		}
-		x, err := d.number(field, s)
+		x, err := d.number("", s)
 		if err != nil {
+			err.Field = member("funded_by", k)
 			return nil, err
 		}
 		if x < 0 {
-			return nil, d.negative(field, s)
+			return nil, d.negative(member("funded_by", k), s)
 		}
 		if x > 1 {
-			return nil, &InputError{Reason: BadValue, Field: field, Msg: "a share must be in [0, 1], got " + d.show(s)}
+			return nil, &InputError{Reason: BadValue, Field: member("funded_by", k), Msg: "a share must be in [0, 1], got " + d.show(s)}
 		}
 		m[d.keep(k)] = x
 	}
@@ -1107,7 +1138,8 @@ func (d *decoder) list(f int, all []string) ([]string, []string, *InputError) {
 }
 
 // cancelledTypes checks the JSON types of the fields of a cancelled
-// promotion, and nothing else.
+// promotion (and the format of its times), and nothing else: not even
+// duplicate members of discount and funded_by.
 func (d *decoder) cancelledTypes() *InputError {
 	for _, f := range [...]int{fPartner, fPartnerRole, fStacking, fCurrency} {
 		if v := d.vals[f]; present(v) && v.kind != kString {
@@ -1118,27 +1150,22 @@ func (d *decoder) cancelledTypes() *InputError {
 		if v.kind != kObject {
 			return d.wrongType("discount", "an object", v)
 		}
-		var seen [2]bool
 		it := d.members(v)
 		for {
 			k, m, ok := it.next()
 			if !ok {
 				break
 			}
-			i, want, kind := 0, "a string", uint8(kString)
+			want, kind := "a string", uint8(kString)
 			switch string(k) {
 			case "kind":
 			case "value":
-				i, want, kind = 1, "a number", kNumber
+				want, kind = "a number", kNumber
 			default:
 				continue
 			}
-			if seen[i] {
-				return dupErr("discount." + string(k))
-			}
-			seen[i] = true
 			if present(m) && m.kind != kind {
-				return d.wrongType("discount."+string(k), want, m)
+				return d.wrongType(member("discount", k), want, m)
 			}
 		}
 	}
@@ -1185,7 +1212,7 @@ func (d *decoder) cancelledTypes() *InputError {
 				break
 			}
 			if present(s) && s.kind != kNumber {
-				return d.wrongType("funded_by."+string(k), "a number", s)
+				return d.wrongType(member("funded_by", k), "a number", s)
 			}
 		}
 	}
@@ -1347,6 +1374,19 @@ func (d *decoder) time(field string, v val) (time.Time, *InputError) {
 
 // ---- errors ----
 
+// member names the member k of an object field in an error, cut short.
+func member(field string, k []byte) string {
+	const max = 64
+	if len(k) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(k[cut]) {
+			cut--
+		}
+		return field + "." + string(k[:cut]) + "…"
+	}
+	return field + "." + string(k)
+}
+
 // show returns the text of a value for an error message, cut short.
 func (d *decoder) show(v val) string {
 	const max = 64
@@ -1408,8 +1448,9 @@ func (it *iter) next() ([]byte, val, bool) {
 	if it.done {
 		return nil, val{}, false
 	}
-	k, _ := it.s.key()
-	v, _ := it.s.value(1)
+	var k, v val
+	it.s.key(&k)
+	it.s.value(1, &v)
 	it.done, _ = it.s.next('}')
 	return it.d.str(k), v, true
 }
@@ -1419,7 +1460,8 @@ func (it *iter) nextElem() (val, bool) {
 	if it.done {
 		return val{}, false
 	}
-	v, _ := it.s.value(1)
+	var v val
+	it.s.value(1, &v)
 	it.done, _ = it.s.next(']')
 	return v, true
 }

@@ -41,7 +41,7 @@ func (e *Event) Key() string {
 // are NaN.
 type PriceEvent struct {
 	SKU, Channel string
-	Price        float64
+	Price        float64 // NaN only on a delisting without a price
 	ListPrice    float64 // NaN when absent
 	Cost         float64 // NaN when absent
 	MapPrice     float64 // NaN when absent

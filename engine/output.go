@@ -283,18 +283,17 @@ func (e *InputError) Error() string {
 
 // Reasons of InputError.
 const (
-	BadJSON        = "malformed_json"   // not a JSON object
-	BadUTF8        = "invalid_utf8"     // payload is not valid UTF-8
-	BadSize        = "oversize"         // payload larger than DecodeOptions.MaxSize
-	BadType        = "unknown_type"     // type is missing or not price, stock, promo
-	BadMissing     = "missing_field"    // a required field is absent, null or empty
-	BadWrongType   = "wrong_type"       // a field has the wrong JSON type or format
-	BadNegative    = "negative_value"   // a negative price, cost or quantity
-	BadNotFinite   = "not_finite"       // NaN, ±Inf or a number out of float64 range
-	BadPercent     = "percent_range"    // a percent discount outside (0, 100]
-	BadWindow      = "bad_window"       // start >= end
-	BadCurrency    = "missing_currency" // amount or fixed_price without currency
-	BadValue       = "invalid_value"    // a value outside its list (kind, stacking, status, ...)
-	BadFuture      = "future_ts"        // ts further ahead than the allowed skew
-	BadUnsupported = "unsupported"      // well-formed but not something the engine can apply
+	BadJSON      = "malformed_json"   // not a JSON object
+	BadUTF8      = "invalid_utf8"     // payload is not valid UTF-8
+	BadSize      = "oversize"         // payload larger than DecodeOptions.MaxSize
+	BadType      = "unknown_type"     // type is missing or not price, stock, promo
+	BadMissing   = "missing_field"    // a required field is absent, null or empty
+	BadWrongType = "wrong_type"       // a field has the wrong JSON type or format
+	BadNegative  = "negative_value"   // a negative price, cost or quantity
+	BadNotFinite = "not_finite"       // NaN, ±Inf or a number out of float64 range
+	BadPercent   = "percent_range"    // a percent discount outside (0, 100]
+	BadWindow    = "bad_window"       // start >= end
+	BadCurrency  = "missing_currency" // amount or fixed_price without currency
+	BadValue     = "invalid_value"    // a value outside its list (kind, stacking, status, ...)
+	BadFuture    = "future_ts"        // ts further ahead than the allowed skew
 )
