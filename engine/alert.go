@@ -17,6 +17,7 @@ type alertState struct {
 	fp          string
 	channel     string
 	segKey      time.Time
+	atFrom      time.Time // start of its segment or promotion: at = max(atFrom, watermark)
 	activeSince time.Time // watermark when the condition was first seen true
 	firing      bool
 	lastSent    time.Time // watermark of the last firing record
@@ -39,7 +40,7 @@ func (st *alertState) due() time.Time {
 
 // The built-in alerts, in their own group.
 var (
-	builtinGroup = &rules.Group{Name: "promoguard", Description: "built-in checks"}
+	builtinGroup = &rules.Group{Name: rules.ReservedGroup, Description: "built-in checks"}
 	// currency_mismatch: an amount or fixed-price promotion in another
 	// currency than the channel's price is not applied.
 	ruleCurrencyMismatch = &rules.Rule{Group: builtinGroup, Name: "currency_mismatch", Index: -1,
@@ -74,6 +75,9 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 	}
 	st.epoch = ep
 	st.promos = promoIDs(st.promos[:0], c.active)
+	if c.rng != nil && c.rng.Start != nil {
+		st.atFrom = *c.rng.Start
+	}
 	switch {
 	case !st.firing && w.Sub(st.activeSince) >= r.For:
 		st.firing = true
@@ -145,9 +149,9 @@ func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, ou
 	w := e.wm
 	a := *st.last
 	a.State, a.Reason = state, reason
-	a.ID = outputID(KindAlert, st.fp, state, w)
+	a.ID = e.id(KindAlert, st.fp, state)
 	a.Watermark = w
-	a.At = maxTime(st.segKey, w)
+	a.At = maxTime(st.atFrom, w)
 	if c != nil {
 		a.At = c.at
 	}
@@ -222,7 +226,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	if len(b.rules) == 0 || math.IsNaN(eff) {
 		if cs != nil {
 			if cs.active {
-				out = e.withdraw(cs, clearReason(cs.promos, trig), eff, out)
+				out = e.withdraw(cs, e.withdrawReason(cs, trig), eff, out)
 			}
 			delete(s.corrections, ck)
 		}
@@ -249,16 +253,16 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 		s.corrections[ck] = cs
 	}
 	cs.epoch = ep
-	cs.promos = promoIDs(cs.promos[:0], c.res.active)
 	half := math.Pow10(-scale) / 2
 	if by == nil || math.Abs(target-eff) < half {
 		// the bounds hold already
 		if cs.active {
-			out = e.withdraw(cs, ReasonCleared, eff, out)
+			out = e.withdraw(cs, e.withdrawReason(cs, trig), eff, out)
 		}
 		delete(s.corrections, ck)
 		return out
 	}
+	cs.promos = promoIDs(cs.promos[:0], c.res.active)
 	if cs.active && math.Abs(target-cs.price) < half {
 		return out
 	}
@@ -269,7 +273,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	}
 	w := e.wm
 	rec := &Correction{
-		ID: outputID(KindCorrection, cs.fp, StateActive+":"+rules.FormatValue(target), w), Fingerprint: cs.fp,
+		ID: e.id(KindCorrection, cs.fp, StateActive), Fingerprint: cs.fp,
 		State: StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng,
 		Currency: c.rec.currency, EffectivePrice: Number(tidy(eff)), CorrectedPrice: Number(target),
 		Floor: Number(tidy(b.floor)), Ceiling: Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
@@ -279,12 +283,26 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	return append(out, Output{Correction: rec})
 }
 
+// withdrawReason says why a correction whose key still exists is
+// withdrawn: a rule that bound it was removed by a reload, a promotion of
+// its context was cancelled, or the bounds hold again.
+func (e *Engine) withdrawReason(cs *corrState, trig *trigger) string {
+	if trig.typ == "reload" && cs.last != nil {
+		for _, id := range cs.last.Rules {
+			if e.ruleByID[id] == nil {
+				return ReasonRuleRemoved
+			}
+		}
+	}
+	return clearReason(cs.promos, trig)
+}
+
 // withdraw emits the withdrawal of an active correction.
 func (e *Engine) withdraw(cs *corrState, reason string, eff float64, out []Output) []Output {
 	w := e.wm
 	rec := *cs.last
 	rec.State, rec.Reason = StateWithdrawn, reason
-	rec.ID = outputID(KindCorrection, cs.fp, StateWithdrawn, w)
+	rec.ID = e.id(KindCorrection, cs.fp, StateWithdrawn)
 	rec.Watermark = w
 	rec.At = maxTime(cs.segKey, w)
 	rec.CorrectedPrice = Number(math.NaN())

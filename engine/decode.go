@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -327,9 +328,9 @@ func (d *decoder) scan() *InputError {
 			what = "a string"
 		case c == '-' || c >= '0' && c <= '9':
 			what = "a number"
-		case c == 't' || c == 'f':
+		case bytes.HasPrefix(s.b[s.i:], []byte("true")) || bytes.HasPrefix(s.b[s.i:], []byte("false")):
 			what = "a boolean"
-		case c == 'n':
+		case bytes.HasPrefix(s.b[s.i:], []byte("null")):
 			what = "null"
 		}
 		return &InputError{Reason: BadJSON, Msg: "want a JSON object, got " + what}

@@ -109,6 +109,12 @@ type Engine struct {
 	readsHistory              bool
 	ruleIDs                   []string     // by rule index
 	ruleStat                  []*RuleStats // by rule index
+	ruleByID                  map[string]*rules.Rule
+	// ids issued at the present watermark, by kind, fingerprint and state:
+	// a key that goes through the same state twice at one watermark gets a
+	// distinct id the second time
+	issued   map[string]int
+	issuedAt time.Time
 }
 
 // New returns an engine for rule set rs.
@@ -126,6 +132,7 @@ func New(rs *rules.RuleSet, opts Options) *Engine {
 		skuByCat:     map[string]map[string]*skuState{},
 		skuByBrand:   map[string]map[string]*skuState{},
 		rounding:     map[string][2]int{},
+		issued:       map[string]int{},
 		stats:        Stats{ByRule: map[string]*RuleStats{}, Corrections: map[string]int64{}},
 	}
 	e.setRules(rs)
@@ -139,6 +146,7 @@ func (e *Engine) setRules(rs *rules.RuleSet) {
 	e.promoRules = rs.ByScope(rules.ScopePromo)
 	e.readsHistory = false
 	e.ruleIDs = make([]string, len(rs.Rules))
+	e.ruleByID = make(map[string]*rules.Rule, len(rs.Rules))
 	e.ruleStat = make([]*RuleStats, len(rs.Rules))
 	for i, r := range rs.Rules {
 		if r.Reads.Has(rules.Fact("history").Bit) {
@@ -149,6 +157,7 @@ func (e *Engine) setRules(rs *rules.RuleSet) {
 			e.stats.ByRule[id] = &RuleStats{}
 		}
 		e.ruleIDs[i], e.ruleStat[i] = id, e.stats.ByRule[id]
+		e.ruleByID[id] = r
 	}
 	for _, r := range BuiltinRules() {
 		if e.stats.ByRule[r.ID()] == nil {

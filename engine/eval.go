@@ -72,11 +72,11 @@ func (e *Engine) segments(s *skuState, promos []*promoState) (segs []segment, ne
 	var bs []time.Time
 	key := s.lastCrossed
 	consider := func(b time.Time) {
+		// a boundary at or before the watermark that no timer crossed (a
+		// promotion registered after its start, a price effective at
+		// once) starts nothing: the present segment keeps its key
 		switch {
 		case !b.After(w):
-			if b.After(key) {
-				key = b
-			}
 		case !b.After(limit):
 			bs = append(bs, b)
 		default:
@@ -89,9 +89,6 @@ func (e *Engine) segments(s *skuState, promos []*promoState) (segs []segment, ne
 	}
 	for _, name := range s.names {
 		ch := s.channels[name]
-		if ch.cur != nil && !ch.cur.validFrom.IsZero() {
-			consider(ch.cur.validFrom)
-		}
 		for _, r := range ch.sched {
 			consider(r.validFrom)
 		}
@@ -124,9 +121,12 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 	}
 	promos := e.covering(s)
 	segs, nb, ne := e.segments(s, promos)
-	ctxs := make([]chanCtx, 0, len(s.names))
+	// every context first, so that the keys which are gone are resolved
+	// and withdrawn before the keys replacing them fire: a consumer keyed
+	// by sku and channel then ends with the new state
+	all := make([][]chanCtx, len(segs))
 	for i, seg := range segs {
-		ctxs = ctxs[:0]
+		var ctxs []chanCtx
 		for _, name := range s.names {
 			ch := s.channels[name]
 			rec := ch.priceAt(seg.start)
@@ -141,8 +141,27 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 			}
 			ctxs = append(ctxs, chanCtx{name: name, ch: ch, rec: rec, res: stack(rec.price, rec.currency, active)})
 		}
+		all[i] = ctxs
+	}
+	out = e.reconcileKeys(s, segs, all, &trig, out)
+	prevKeys := s.segKeys
+	s.segKeys = make([]int64, 0, len(segs))
+	for _, seg := range segs {
+		s.segKeys = append(s.segKeys, segNum(seg.key))
+	}
+	for i, seg := range segs {
+		ctxs := all[i]
 		if len(ctxs) == 0 {
 			continue
+		}
+		// a future segment that was not there before (a split, a boundary
+		// entering the horizon, a held promotion meeting its first price)
+		// is a new context: every rule looks at it, whatever its `on`, so
+		// a conflict already known is not held back until it goes live.
+		// The present segment keeps `on`: it changes only at a crossing.
+		strig := trig
+		if i > 0 && !slices.Contains(prevKeys, segNum(seg.key)) {
+			strig.on = rules.AllEvents
 		}
 		chmap := make(map[string]rules.ChannelFacts, len(ctxs))
 		for _, c := range ctxs {
@@ -155,11 +174,11 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 		rng := segRange(seg)
 		for ci := range ctxs {
 			c := &ctxs[ci]
-			f := e.facts(s, c, seg, chmap, trig)
+			f := e.facts(s, c, seg, chmap, strig)
 			ac := &alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, w), active: c.res.active, env: f}
 			b := newBounds()
 			for _, r := range e.calendar {
-				out = e.evalRule(s.alerts, r, ac, &trig, &b, ep, out)
+				out = e.evalRule(s.alerts, r, ac, &strig, &b, ep, out)
 			}
 			if i == 0 && len(e.now) > 0 {
 				nf := f
@@ -167,11 +186,11 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 				nc := *ac
 				nc.segKey, nc.rng, nc.env = time.Time{}, &Range{Start: &w, End: rng.End}, nf
 				for _, r := range e.now {
-					out = e.evalRule(s.alerts, r, &nc, &trig, &b, ep, out)
+					out = e.evalRule(s.alerts, r, &nc, &strig, &b, ep, out)
 				}
 			}
-			out = e.checkCurrency(s, c, ac, &trig, ep, out)
-			out = e.correct(s, c, seg, ac, &b, &trig, ep, out)
+			out = e.checkCurrency(s, c, ac, &strig, ep, out)
+			out = e.correct(s, c, seg, ac, &b, &strig, ep, out)
 		}
 	}
 	out = e.reconcile(s, &trig, ep, out)
@@ -385,6 +404,61 @@ func (e *Engine) effectiveAt(s *skuState, channel string, t time.Time) float64 {
 	return stack(rec.price, rec.currency, active).effective
 }
 
+// reconcileKeys resolves the alerts and withdraws the corrections of s
+// whose (channel, segment) no longer exists, before the evaluation.
+func (e *Engine) reconcileKeys(s *skuState, segs []segment, all [][]chanCtx, trig *trigger, out []Output) []Output {
+	exists := func(k akey) bool {
+		for i, seg := range segs {
+			if segNum(seg.key) != k.seg {
+				continue
+			}
+			for _, c := range all[i] {
+				if c.name == k.channel {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var gone []*alertState
+	for k, st := range s.alerts {
+		if st.rule.Scope == rules.ScopeNow {
+			// keyed without a segment: it lives as long as its channel
+			// has a price at the watermark
+			if !slices.ContainsFunc(all[0], func(c chanCtx) bool { return c.name == k.channel }) {
+				gone = append(gone, st)
+				delete(s.alerts, k)
+			}
+			continue
+		}
+		if !exists(akey{channel: k.channel, seg: k.seg}) {
+			gone = append(gone, st)
+			delete(s.alerts, k)
+		}
+	}
+	slices.SortFunc(gone, func(a, b *alertState) int { return strings.Compare(a.fp, b.fp) })
+	for _, st := range gone {
+		if st.firing {
+			out = e.emitAlert(st, StateResolved, vanishReason(st.channel, st.promos, trig), nil, out)
+		}
+	}
+	var cgone []*corrState
+	for k, cs := range s.corrections {
+		if !exists(k) {
+			cgone = append(cgone, cs)
+			delete(s.corrections, k)
+		}
+	}
+	slices.SortFunc(cgone, func(a, b *corrState) int { return strings.Compare(a.fp, b.fp) })
+	for _, cs := range cgone {
+		if cs.active {
+			at := maxTime(cs.segKey, e.wm)
+			out = e.withdraw(cs, vanishReason(cs.channel, cs.promos, trig), e.effectiveAt(s, cs.channel, at), out)
+		}
+	}
+	return out
+}
+
 // vanishReason says why a key is gone.
 func vanishReason(channel string, promos []string, trig *trigger) string {
 	switch {
@@ -413,10 +487,12 @@ func (e *Engine) scheduleSKU(s *skuState, nb, ne time.Time) {
 	for _, st := range s.alerts {
 		next = earliest(next, st.due())
 	}
+	s.nextHistory = time.Time{}
 	if e.readsHistory {
 		for _, name := range s.names {
-			next = earliest(next, s.channels[name].historyExpiry(w))
+			s.nextHistory = earliest(s.nextHistory, s.channels[name].historyExpiry(w))
 		}
+		next = earliest(next, s.nextHistory)
 	}
 	if !next.After(w) {
 		next = time.Time{}
@@ -438,6 +514,11 @@ func (e *Engine) skuTimer(s *skuState, out []Output) []Output {
 	}
 	if w.Equal(s.nextEntry) {
 		trig.on |= 1<<rules.EventPrice | 1<<rules.EventPromo
+	}
+	if w.Equal(s.nextHistory) {
+		// a price change leaving the history window changes the history
+		// facts as a price event would
+		trig.on |= 1 << rules.EventPrice
 	}
 	s.timerAt = time.Time{}
 	return e.evalSKU(s, trig, out)

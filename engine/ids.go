@@ -35,6 +35,25 @@ func outputID(kind, fp, state string, wm time.Time) string {
 	return fingerprintN(16, kind, fp, state, instant(wm))
 }
 
+// id issues the id of a transition at the present watermark. The n-th
+// repeat of the same kind, fingerprint and state at one watermark (a key
+// firing, resolving and firing again within one timestamp) hashes n in as
+// well, so no two records share an id; the common first one is exactly
+// outputID.
+func (e *Engine) id(kind, fp, state string) string {
+	if !e.issuedAt.Equal(e.wm) {
+		clear(e.issued)
+		e.issuedAt = e.wm
+	}
+	k := kind + "\x00" + fp + "\x00" + state
+	n := e.issued[k]
+	e.issued[k] = n + 1
+	if n == 0 {
+		return outputID(kind, fp, state, e.wm)
+	}
+	return fingerprintN(16, kind, fp, state, instant(e.wm), strconv.Itoa(n))
+}
+
 func fingerprintN(n int, parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {

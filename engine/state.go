@@ -22,7 +22,10 @@ type skuState struct {
 	alerts      map[akey]*alertState
 	corrections map[akey]*corrState
 	// the one scheduled timer, and the boundary or horizon entry it is for
-	timerAt, nextBoundary, nextEntry time.Time
+	timerAt, nextBoundary, nextEntry, nextHistory time.Time
+	// segKeys are the segment keys of the last evaluation, to tell a
+	// segment that just appeared
+	segKeys []int64
 }
 
 // priceRec is one price of a channel, as an event gave it.

@@ -295,6 +295,8 @@ func (l *loader) loadGroup(src *source, gn *node) {
 		g.Name, g.Pos = name, nameNode.pos
 		if !reGroupName.MatchString(name) {
 			l.errs.add(nameNode.pos, name, "", CodeBadName, "group name %q must be letters, digits, _ . or -", name)
+		} else if name == ReservedGroup {
+			l.errs.add(nameNode.pos, name, "", CodeBadName, "group name %q is reserved for the built-in checks", name)
 		}
 		if prev, dup := l.groups[name]; dup {
 			l.errs.add(nameNode.pos, name, "", CodeDuplicateGroup, "group %s is already defined at %s", name, prev.Pos)

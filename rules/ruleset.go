@@ -35,6 +35,10 @@ func (rs *RuleSet) ByScope(s Scope) []*Rule {
 	return out
 }
 
+// ReservedGroup is the group of the engine's built-in checks
+// (currency_mismatch, unsatisfiable); no rule file may use it.
+const ReservedGroup = "promoguard"
+
 // Group is one `group:` of a rule file.
 type Group struct {
 	Name        string

@@ -132,7 +132,7 @@ func TestReplayRecords(t *testing.T) {
 		`(?m)^  watermark +2025-11-20T09:30:00Z$`,
 		`(?m)^  rule +firing  resolved  evaluations  errors$`,
 		`(?m)^  replay/below-cost +1 +0 +\d+ +0$`,
-		`(?m)^  replay/category-floor +1 +0 +\d+ +1$`,
+		`(?m)^  replay/category-floor +2 +0 +\d+ +1$`,
 		`(?m)^rule errors: 1\n  replay/category-floor: sku SKU-2 on web: lookup: table has no key "cables"`,
 	} {
 		if !regexp.MustCompile(re).MatchString(errOut) {
