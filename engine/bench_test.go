@@ -90,6 +90,7 @@ func BenchmarkApply(b *testing.B) {
 	for _, ev := range w.setup {
 		out = e.Apply(ev, out[:0])
 	}
+	before := e.Stats().Evaluations
 	b.ReportAllocs()
 	b.ResetTimer()
 	outputs := 0
@@ -105,4 +106,5 @@ func BenchmarkApply(b *testing.B) {
 		outputs += len(out)
 	}
 	b.ReportMetric(float64(outputs)/float64(b.N), "outputs/event")
+	b.ReportMetric(float64(e.Stats().Evaluations-before)/float64(b.N), "rules/event")
 }
