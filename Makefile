@@ -41,7 +41,7 @@ fuzz:
 # replays a Black Friday week through it.
 run: build
 	$(BIN) check examples/rules
-	$(BIN) replay --rules examples/rules --out bin/black-friday.out.ndjson examples/events/black-friday.ndjson
+	$(BIN) replay --rules examples/rules --out bin/black-friday.out.ndjson examples/events/*.ndjson
 	@echo "outputs: bin/black-friday.out.ndjson (one JSON record per line)"
 
 bench: deps

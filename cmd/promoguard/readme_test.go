@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite examples/events/black-friday.out.ndjson from the current output")
+var update = flag.Bool("update", false, "rewrite examples/expected/black-friday.ndjson from the current output")
 
 // readmeBlock returns the text of the README code block that starts with
 // the command line cmd.
@@ -35,12 +35,17 @@ var timing = regexp.MustCompile(`in [0-9.]+[µm]?s \([0-9]+ events/s\)`)
 // TestReadmeReplay -update, and review the diff).
 func TestReadmeReplay(t *testing.T) {
 	t.Chdir("../..")
-	const golden = "examples/events/black-friday.out.ndjson"
+	const golden = "examples/expected/black-friday.ndjson"
 	out := filepath.Join(t.TempDir(), "out.ndjson")
 
-	cmd := "bin/promoguard replay --rules examples/rules --out bin/black-friday.out.ndjson examples/events/black-friday.ndjson"
+	// the README shows the shell glob; the test expands it as a shell would
+	cmd := "bin/promoguard replay --rules examples/rules --out bin/black-friday.out.ndjson examples/events/*.ndjson"
 	want := readmeBlock(t, cmd)
-	code, _, summary := runCLI(t, "replay", "--rules", "examples/rules", "--out", out, "examples/events/black-friday.ndjson")
+	events, err := filepath.Glob("examples/events/*.ndjson")
+	if err != nil || len(events) == 0 {
+		t.Fatalf("no example events: %v", err)
+	}
+	code, _, summary := runCLI(t, append([]string{"replay", "--rules", "examples/rules", "--out", out}, events...)...)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, summary)
 	}

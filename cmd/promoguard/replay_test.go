@@ -597,7 +597,7 @@ func TestReplayQuiet(t *testing.T) {
 }
 
 func TestReplayExample(t *testing.T) {
-	code, out, errOut := runReplay(t, nil, "replay", "--rules", "../../examples/rules", "../../examples/events")
+	code, _, errOut := runReplay(t, nil, "replay", "--rules", "../../examples/rules", "../../examples/events")
 	if code != 1 || !strings.Contains(errOut, "is a directory") {
 		t.Errorf("a directory of events: exit %d, stderr:\n%s", code, errOut)
 	}
@@ -605,7 +605,7 @@ func TestReplayExample(t *testing.T) {
 	if len(files) == 0 {
 		t.Skip("no example events")
 	}
-	code, out, errOut = runReplay(t, nil, append([]string{"replay", "--rules", "../../examples/rules"}, files...)...)
+	code, out, errOut := runReplay(t, nil, append([]string{"replay", "--rules", "../../examples/rules"}, files...)...)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
