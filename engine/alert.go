@@ -18,6 +18,7 @@ type alertState struct {
 	channel     string
 	segKey      time.Time
 	atFrom      time.Time // start of its segment or promotion: at = max(atFrom, watermark)
+	rng         *Range    // its segment as last seen
 	activeSince time.Time // watermark when the condition was first seen true
 	firing      bool
 	lastSent    time.Time // watermark of the last firing record
@@ -75,6 +76,7 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 	}
 	st.epoch = ep
 	st.promos = promoIDs(st.promos[:0], c.active)
+	st.rng = c.rng
 	if c.rng != nil && c.rng.Start != nil {
 		st.atFrom = *c.rng.Start
 	}
@@ -152,6 +154,7 @@ func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, ou
 	a.ID = e.id(KindAlert, st.fp, state)
 	a.Watermark = w
 	a.At = maxTime(st.atFrom, w)
+	a.Segment = endedRange(st.rng, reason, w)
 	if c != nil {
 		a.At = c.at
 	}
@@ -198,6 +201,7 @@ type corrState struct {
 	active  bool
 	price   float64
 	promos  []string
+	rng     *Range // its segment as last seen
 	last    *Correction
 	epoch   uint64
 }
@@ -209,15 +213,25 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	cs := s.corrections[ck]
 	eff := c.res.effective
 	hasFloor, hasCeiling := !math.IsNaN(b.floor), !math.IsNaN(b.ceiling)
-	unsat := hasFloor && hasCeiling && b.floor > b.ceiling+rules.Tolerance
+	scale, incr := e.minorUnit(c.rec.currency)
+	half := math.Pow10(-scale) / 2
+	// the bounds cannot all hold when they cross, or when no price on the
+	// currency's grid lies between them (a floor of 10.001 and a ceiling
+	// of 10.004 in EUR)
+	crossed := hasFloor && hasCeiling && b.floor > b.ceiling+rules.Tolerance
+	unsat := crossed || hasFloor && hasCeiling && roundMoney(b.floor, scale, incr, +1) > roundMoney(b.ceiling, scale, incr, -1)+half
 
 	// the built-in unsatisfiable alert
 	uk := akey{rule: "promoguard/unsatisfiable", channel: c.name, seg: segNum(seg.key)}
 	if st := s.alerts[uk]; st != nil || unsat {
 		uc := *ac
 		if unsat {
-			uc.message = fmt.Sprintf("%s on %s: floor %s (%s) is above ceiling %s (%s); correcting to the floor",
-				s.id, c.name, rules.FormatValue(b.floor), b.floorBy.ID(), rules.FormatValue(b.ceiling), b.ceilingBy.ID())
+			why := "is above"
+			if !crossed {
+				why = "leaves no price in " + cmpOr(c.rec.currency, "cents") + " below"
+			}
+			uc.message = fmt.Sprintf("%s on %s: floor %s (%s) %s ceiling %s (%s); correcting to the floor",
+				s.id, c.name, rules.FormatValue(b.floor), b.floorBy.ID(), why, rules.FormatValue(b.ceiling), b.ceilingBy.ID())
 			uc.values = map[string]any{"floor": tidy(b.floor), "ceiling": tidy(b.ceiling), "floor_by": b.floorBy.ID(), "ceiling_by": b.ceilingBy.ID()}
 		}
 		out = e.transition(s.alerts, uk, st, ruleUnsatisfiable, unsat, &uc, trig, ep, out)
@@ -232,7 +246,6 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 		}
 		return out
 	}
-	scale, incr := e.minorUnit(c.rec.currency)
 	var target float64
 	var by *rules.Rule
 	switch {
@@ -244,6 +257,8 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	case hasCeiling && eff > b.ceiling+rules.Tolerance:
 		target, by = roundMoney(b.ceiling, scale, incr, -1), b.ceilingBy
 		target = e.withEnding(target, c.rec.price, scale, -1, b)
+		// a price never goes below 0, whatever a ceiling says
+		target = math.Max(target, 0)
 	default:
 		target = eff
 	}
@@ -253,7 +268,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 		s.corrections[ck] = cs
 	}
 	cs.epoch = ep
-	half := math.Pow10(-scale) / 2
+	cs.rng = ac.rng
 	if by == nil || math.Abs(target-eff) < half {
 		// the bounds hold already
 		if cs.active {
@@ -305,12 +320,24 @@ func (e *Engine) withdraw(cs *corrState, reason string, eff float64, out []Outpu
 	rec.ID = e.id(KindCorrection, cs.fp, StateWithdrawn)
 	rec.Watermark = w
 	rec.At = maxTime(cs.segKey, w)
+	rec.Segment = endedRange(cs.rng, reason, w)
 	rec.CorrectedPrice = Number(math.NaN())
 	rec.EffectivePrice = Number(tidy(eff))
 	rec.RulesVersion = e.rs.Version
 	cs.active = false
 	e.stats.Corrections[StateWithdrawn]++
 	return append(out, Output{Correction: &rec})
+}
+
+// endedRange is the segment a record shows: as last seen, and for a key that
+// ended, ending at the watermark that ended it (a split may have moved its
+// end since it was last emitted).
+func endedRange(r *Range, reason string, w time.Time) *Range {
+	if r == nil || reason != ReasonEnded || (r.End != nil && !r.End.After(w)) {
+		return r
+	}
+	end := w
+	return &Range{Start: r.Start, End: &end}
 }
 
 // withEnding moves a corrected price to the channel's price ending (the

@@ -16,6 +16,13 @@ type trigger struct {
 	vanish    string
 	delisted  string // a channel delisted by this event
 	cancelled string // a promotion cancelled by this event
+	// fresh marks, by rule index, the rules a reload added or changed:
+	// they look at every context whatever their `on`
+	fresh []bool
+}
+
+func (t *trigger) isFresh(r *rules.Rule) bool {
+	return t.fresh != nil && r.Index >= 0 && r.Index < len(t.fresh) && t.fresh[r.Index]
 }
 
 func (e *Engine) applyPrice(ev *Event, out []Output) []Output {

@@ -107,8 +107,9 @@ type Engine struct {
 	// rule scopes of the current rule set
 	calendar, now, promoRules []*rules.Rule
 	readsHistory              bool
-	ruleIDs                   []string     // by rule index
-	ruleStat                  []*RuleStats // by rule index
+	reads                     rules.FactSet // every fact some rule reads: the others are not computed
+	ruleIDs                   []string      // by rule index
+	ruleStat                  []*RuleStats  // by rule index
 	ruleByID                  map[string]*rules.Rule
 	// ids issued at the present watermark, by kind, fingerprint and state:
 	// a key that goes through the same state twice at one watermark gets a
@@ -145,6 +146,7 @@ func (e *Engine) setRules(rs *rules.RuleSet) {
 	e.now = rs.ByScope(rules.ScopeNow)
 	e.promoRules = rs.ByScope(rules.ScopePromo)
 	e.readsHistory = false
+	e.reads = 0
 	e.ruleIDs = make([]string, len(rs.Rules))
 	e.ruleByID = make(map[string]*rules.Rule, len(rs.Rules))
 	e.ruleStat = make([]*RuleStats, len(rs.Rules))
@@ -152,6 +154,7 @@ func (e *Engine) setRules(rs *rules.RuleSet) {
 		if r.Reads.Has(rules.Fact("history").Bit) {
 			e.readsHistory = true
 		}
+		e.reads |= r.Reads
 		id := r.ID()
 		if e.stats.ByRule[id] == nil {
 			e.stats.ByRule[id] = &RuleStats{}

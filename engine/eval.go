@@ -2,12 +2,21 @@ package engine
 
 import (
 	"container/heap"
+	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/promoguard/promoguard/rules"
+)
+
+var (
+	factStock    = rules.Fact("stock").Bit
+	factHistory  = rules.Fact("history").Bit
+	factOverlaps = rules.Fact("overlaps").Bit
+	factChannels = rules.Fact("channels").Bit
 )
 
 // segment is one calendar range of a sku: nothing that feeds a fact changes
@@ -139,7 +148,7 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 					active = append(active, p)
 				}
 			}
-			ctxs = append(ctxs, chanCtx{name: name, ch: ch, rec: rec, res: stack(rec.price, rec.currency, active)})
+			ctxs = append(ctxs, chanCtx{name: name, ch: ch, rec: rec, res: stack(rec.price, rec.currency, active, e.reads.Has(factOverlaps))})
 		}
 		all[i] = ctxs
 	}
@@ -163,12 +172,15 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 		if i > 0 && !slices.Contains(prevKeys, segNum(seg.key)) {
 			strig.on = rules.AllEvents
 		}
-		chmap := make(map[string]rules.ChannelFacts, len(ctxs))
-		for _, c := range ctxs {
-			chmap[c.name] = rules.ChannelFacts{
-				Price: c.rec.price, EffectivePrice: c.res.effective,
-				Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
-				Currency: c.rec.currency,
+		var chmap map[string]rules.ChannelFacts
+		if e.reads.Has(factChannels) {
+			chmap = make(map[string]rules.ChannelFacts, len(ctxs))
+			for _, c := range ctxs {
+				chmap[c.name] = rules.ChannelFacts{
+					Price: c.rec.price, EffectivePrice: c.res.effective,
+					Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
+					Currency: c.rec.currency,
+				}
 			}
 		}
 		rng := segRange(seg)
@@ -244,9 +256,7 @@ func (e *Engine) facts(s *skuState, c *chanCtx, seg segment, chmap map[string]ru
 		Promos:         res.applied,
 		Blocked:        res.blocked,
 		Overlaps:       res.overlaps,
-		Stock:          s.stockFacts(res, at),
 		Channels:       chmap,
-		History:        c.ch.history(w),
 		Segment:        rules.Segment{Start: cmpOrTime(seg.key, seg.start), End: seg.end},
 		Event:          rules.Event{Type: trig.typ, TS: trig.ts},
 		At:             at,
@@ -254,6 +264,14 @@ func (e *Engine) facts(s *skuState, c *chanCtx, seg segment, chmap map[string]ru
 	}
 	if f.HasCost && res.effective > 0 {
 		f.Margin = (res.effective - rec.cost) / res.effective
+	}
+	// facts no rule reads are not computed: history walks the price
+	// history, stock the warehouses
+	if e.reads.Has(factStock) {
+		f.Stock = s.stockFacts(res, at)
+	}
+	if e.reads.Has(factHistory) {
+		f.History = c.ch.history(w)
 	}
 	return f
 }
@@ -277,7 +295,7 @@ func cmpOrTime(a, b time.Time) time.Time {
 func (e *Engine) evalRule(m map[akey]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []Output) []Output {
 	k := akey{rule: e.ruleID(r), channel: c.channel, seg: segNum(c.segKey)}
 	st := m[k]
-	if st == nil && trig.on&r.On == 0 {
+	if st == nil && trig.on&r.On == 0 && !trig.isFresh(r) {
 		return out
 	}
 	rstat := e.ruleStats(r)
@@ -401,7 +419,7 @@ func (e *Engine) effectiveAt(s *skuState, channel string, t time.Time) float64 {
 			active = append(active, p)
 		}
 	}
-	return stack(rec.price, rec.currency, active).effective
+	return stack(rec.price, rec.currency, active, false).effective
 }
 
 // reconcileKeys resolves the alerts and withdraws the corrections of s
@@ -591,6 +609,14 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 	for _, r := range rs.Rules {
 		byID[r.ID()] = r
 	}
+	// a rule the reload added or changed is new to every context, so it
+	// looks at each whatever its `on`; an unchanged rule keeps its `on`, so
+	// a reload of the same files changes no output
+	fresh := make([]bool, len(rs.Rules))
+	for i, r := range rs.Rules {
+		old := e.ruleByID[r.ID()]
+		fresh[i] = old == nil || !sameRule(old, r)
+	}
 	e.setRules(rs)
 	fix := func(m map[akey]*alertState) {
 		var removed []*alertState
@@ -618,7 +644,7 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 	for _, id := range sortedKeys(e.promos) {
 		fix(e.promos[id].alerts)
 	}
-	trig := trigger{typ: "reload", ts: e.wm, on: rules.AllEvents, vanish: ReasonSuperseded}
+	trig := trigger{typ: "reload", ts: e.wm, vanish: ReasonSuperseded, fresh: fresh}
 	for _, id := range sortedKeys(e.skus) {
 		out = e.evalSKU(e.skus[id], trig, out)
 	}
@@ -626,6 +652,29 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 		out = e.evalPromo(e.promos[id], trig, out)
 	}
 	return out
+}
+
+// sameRule reports whether two loads of a rule behave alike: the same
+// expressions, scope, event types, timing, severity, labels, and the same
+// vars and tables of its group (a table edited in its CSV file changes the
+// rule without changing its text).
+func sameRule(a, b *rules.Rule) bool {
+	src := func(e *rules.Expr) string {
+		if e == nil {
+			return ""
+		}
+		return e.Source
+	}
+	msg := func(t *rules.Template) string {
+		if t == nil {
+			return ""
+		}
+		return t.Source
+	}
+	return src(a.If) == src(b.If) && src(a.Floor) == src(b.Floor) && src(a.Ceiling) == src(b.Ceiling) &&
+		msg(a.Message) == msg(b.Message) && a.Scope == b.Scope && a.On == b.On && a.For == b.For &&
+		a.Repeat == b.Repeat && a.Severity == b.Severity && maps.Equal(a.Labels, b.Labels) &&
+		reflect.DeepEqual(a.Group.Vars, b.Group.Vars) && reflect.DeepEqual(a.Group.Tables, b.Group.Tables)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

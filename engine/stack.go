@@ -78,7 +78,9 @@ type stackResult struct {
 
 // stack applies the active promotions (already in canonical order) to
 // price, as DESIGN §3 says.
-func stack(price float64, currency string, active []*promoState) stackResult {
+// The overlap pairs, quadratic in the active promotions, are listed only
+// when withOverlaps is set (some rule reads them).
+func stack(price float64, currency string, active []*promoState, withOverlaps bool) stackResult {
 	r := stackResult{effective: price, active: active, uplift: math.NaN()}
 	// promotions in another currency are not applied and take no part in
 	// the exclusive or stop logic
@@ -131,7 +133,9 @@ func stack(price float64, currency string, active []*promoState) stackResult {
 		r.uplift = 1
 	}
 	r.effective = running
-	r.overlaps = overlaps(active)
+	if withOverlaps {
+		r.overlaps = overlaps(active)
+	}
 	return r
 }
 

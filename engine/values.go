@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -61,6 +62,9 @@ func memberOf(v reflect.Value, name string) reflect.Value {
 	return reflect.Value{}
 }
 
+// maxValueList is how many elements of a list fact `values` shows.
+const maxValueList = 50
+
 var (
 	timeType  = reflect.TypeFor[time.Time]()
 	promoType = reflect.TypeFor[rules.Promo]()
@@ -89,9 +93,15 @@ func jsonValue(v reflect.Value) any {
 	case reflect.String:
 		return v.String()
 	case reflect.Slice, reflect.Array:
-		out := make([]any, v.Len())
+		// a record must stay well under Kafka's message size: a long list
+		// (overlaps of hundreds of promotions) shows its first elements
+		n := min(v.Len(), maxValueList)
+		out := make([]any, n, n+1)
 		for i := range out {
 			out[i] = jsonValue(v.Index(i))
+		}
+		if v.Len() > n {
+			out = append(out, fmt.Sprintf("... %d more", v.Len()-n))
 		}
 		return out
 	case reflect.Map:
