@@ -64,11 +64,6 @@ func rvRange(r *Range) string {
 	return "[" + f(r.Start) + "," + f(r.End) + ")"
 }
 
-func rvLog(t *testing.T, lines []string) {
-	t.Helper()
-	t.Log("\n" + strings.Join(lines, "\n"))
-}
-
 const rvRules = `
 group: g
 rules:
