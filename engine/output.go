@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -70,17 +71,28 @@ func (o Output) Key() string {
 	return ""
 }
 
-// MarshalJSON encodes the record of the output's kind.
+// MarshalJSON encodes the record of the output's kind. Messages are
+// written as they are: <, > and & are not escaped for HTML (an encoder
+// writing records should call SetEscapeHTML(false) too).
 func (o Output) MarshalJSON() ([]byte, error) {
+	var v any
 	switch {
 	case o.Alert != nil:
-		return json.Marshal(alertJSON{Kind: KindAlert, Alert: o.Alert})
+		v = alertJSON{Kind: KindAlert, Alert: o.Alert}
 	case o.Correction != nil:
-		return json.Marshal(correctionJSON{Kind: KindCorrection, Correction: o.Correction})
+		v = correctionJSON{Kind: KindCorrection, Correction: o.Correction}
 	case o.DeadLetter != nil:
-		return json.Marshal(deadLetterJSON{Kind: KindDeadLetter, DeadLetter: o.DeadLetter})
+		v = deadLetterJSON{Kind: KindDeadLetter, DeadLetter: o.DeadLetter}
+	default:
+		return nil, errors.New("engine: empty output")
 	}
-	return nil, errors.New("engine: empty output")
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // UnmarshalJSON decodes any output record, for tools and tests that read

@@ -451,7 +451,9 @@ type recordWriter struct {
 
 func newRecordWriter(w io.Writer, table bool) *recordWriter {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	return &recordWriter{table: table, bw: bw, enc: json.NewEncoder(bw), counts: map[string]int64{}}
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false) // messages as written: a < or & stays one
+	return &recordWriter{table: table, bw: bw, enc: enc, counts: map[string]int64{}}
 }
 
 func (w *recordWriter) write(o engine.Output) error {
