@@ -196,7 +196,8 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 				nf := f
 				nf.Segment = rules.Segment{Start: w, End: seg.end}
 				nc := *ac
-				nc.segKey, nc.rng, nc.env = time.Time{}, &Range{Start: &w, End: rng.End}, nf
+				// keyed without a segment, and shown without one
+				nc.segKey, nc.rng, nc.env = time.Time{}, nil, nf
 				for _, r := range e.now {
 					out = e.evalRule(s.alerts, r, &nc, &strig, &b, ep, out)
 				}

@@ -85,3 +85,27 @@ func TestReadmeReplay(t *testing.T) {
 		rest = rest[i+len(line)+1:]
 	}
 }
+
+// TestReadmeOutputs keeps the example records of the README's Outputs
+// section true: each is a line of the example's expected output.
+func TestReadmeOutputs(t *testing.T) {
+	t.Chdir("../..")
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "Each output is a JSON record; `replay` writes one per line.\n\n```json\n")
+	if !ok {
+		t.Fatal("README.md no longer has the Outputs example")
+	}
+	block, _, _ := strings.Cut(after, "```")
+	golden, err := os.ReadFile("examples/expected/black-friday.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		if !strings.Contains(string(golden), line+"\n") {
+			t.Errorf("README.md shows a record the example does not produce:\n%s", line)
+		}
+	}
+}
