@@ -19,7 +19,7 @@ type promoState struct {
 	timerAt time.Time
 }
 
-// canonicalLess orders promotions as DESIGN §3 says: priority descending,
+// canonicalCmp orders promotions canonically (DESIGN §3): priority descending,
 // then start ascending, then id ascending. It is a total order, so the
 // result of stacking never depends on arrival order.
 func canonicalCmp(a, b *promoState) int {
