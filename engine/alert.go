@@ -18,7 +18,7 @@ type alertState struct {
 	channel     string
 	segKey      time.Time
 	atFrom      time.Time // start of its segment or promotion: at = max(atFrom, watermark)
-	rng         *Range    // its segment as last seen
+	rng         span      // its segment as last seen
 	activeSince time.Time // watermark when the condition was first seen true
 	firing      bool
 	lastSent    time.Time // watermark of the last firing record
@@ -77,9 +77,7 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 	st.epoch = ep
 	st.promos = promoIDs(st.promos[:0], c.active)
 	st.rng = c.rng
-	if c.rng != nil && c.rng.Start != nil {
-		st.atFrom = *c.rng.Start
-	}
+	st.atFrom = c.rng.start
 	switch {
 	case !st.firing && w.Sub(st.activeSince) >= r.For:
 		st.firing = true
@@ -107,7 +105,7 @@ func (e *Engine) alertRecord(st *alertState, c *alertCtx) *Alert {
 	r := st.rule
 	a := &Alert{
 		Fingerprint: st.fp, Rule: r.Name, Group: r.Group.Name, Severity: r.Severity.String(),
-		SKU: c.sku, Channel: c.channel, Promo: c.promo, Segment: c.rng,
+		SKU: c.sku, Channel: c.channel, Promo: c.promo, Segment: c.rng.toRange(),
 		Promos: []string{}, Partners: []string{}, Labels: r.Labels,
 	}
 	for _, p := range c.active {
@@ -201,7 +199,7 @@ type corrState struct {
 	active  bool
 	price   float64
 	promos  []string
-	rng     *Range // its segment as last seen
+	rng     span // its segment as last seen
 	last    *Correction
 	epoch   uint64
 }
@@ -289,7 +287,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	w := e.wm
 	rec := &Correction{
 		ID: e.id(KindCorrection, cs.fp, StateActive), Fingerprint: cs.fp,
-		State: StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng,
+		State: StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng.toRange(),
 		Currency: c.rec.currency, EffectivePrice: Number(tidy(eff)), CorrectedPrice: Number(target),
 		Floor: Number(tidy(b.floor)), Ceiling: Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
 	}
@@ -332,12 +330,11 @@ func (e *Engine) withdraw(cs *corrState, reason string, eff float64, out []Outpu
 // endedRange is the segment a record shows: as last seen, and for a key that
 // ended, ending at the watermark that ended it (a split may have moved its
 // end since it was last emitted).
-func endedRange(r *Range, reason string, w time.Time) *Range {
-	if r == nil || reason != ReasonEnded || (r.End != nil && !r.End.After(w)) {
-		return r
+func endedRange(s span, reason string, w time.Time) *Range {
+	if !s.none && reason == ReasonEnded && (s.end.IsZero() || s.end.After(w)) {
+		s.end = w
 	}
-	end := w
-	return &Range{Start: r.Start, End: &end}
+	return s.toRange()
 }
 
 // withEnding moves a corrected price to the channel's price ending (the

@@ -111,6 +111,7 @@ type Engine struct {
 	ruleIDs                   []string      // by rule index
 	ruleStat                  []*RuleStats  // by rule index
 	ruleByID                  map[string]*rules.Rule
+	boundRules                []*rules.Rule // scratch: the rules setting bounds in one context
 	// ids issued at the present watermark, by kind, fingerprint and state:
 	// a key that goes through the same state twice at one watermark gets a
 	// distinct id the second time

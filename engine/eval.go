@@ -35,11 +35,38 @@ type chanCtx struct {
 	res  stackResult
 }
 
+// span is a segment as outputs show it, kept as values so that building a
+// context allocates nothing: a zero start or end is null. none marks a
+// context shown without a segment (now scope).
+type span struct {
+	start, end time.Time
+	none       bool
+}
+
+func segSpan(seg segment) span { return span{start: seg.key, end: seg.end} }
+
+// toRange is the span as an output's segment.
+func (s span) toRange() *Range {
+	if s.none {
+		return nil
+	}
+	r := &Range{}
+	if !s.start.IsZero() {
+		t := s.start
+		r.Start = &t
+	}
+	if !s.end.IsZero() {
+		t := s.end
+		r.End = &t
+	}
+	return r
+}
+
 // alertCtx is what an alert transition needs to know of its context.
 type alertCtx struct {
 	sku, channel, promo string
 	segKey              time.Time // identity; zero in now and promo scope
-	rng                 *Range    // the segment shown in outputs
+	rng                 span      // the segment shown in outputs
 	at                  time.Time
 	active              []*promoState
 	env                 any // a boxed rules.Facts, shared by every rule of the context
@@ -56,7 +83,10 @@ type bounds struct {
 	rules              []*rules.Rule
 }
 
-func newBounds() bounds { return bounds{floor: math.NaN(), ceiling: math.NaN()} }
+// newBounds starts empty bounds whose rule list reuses buf.
+func newBounds(buf []*rules.Rule) bounds {
+	return bounds{floor: math.NaN(), ceiling: math.NaN(), rules: buf}
+}
 
 func (b *bounds) add(r *rules.Rule, floor, ceiling float64, hasFloor, hasCeiling bool) {
 	if hasFloor && (math.IsNaN(b.floor) || floor > b.floor) {
@@ -183,12 +213,12 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 				}
 			}
 		}
-		rng := segRange(seg)
+		rng := segSpan(seg)
 		for ci := range ctxs {
 			c := &ctxs[ci]
 			f := e.facts(s, c, seg, chmap, strig)
 			ac := &alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, w), active: c.res.active, env: f}
-			b := newBounds()
+			b := newBounds(e.boundRules[:0])
 			for _, r := range e.calendar {
 				out = e.evalRule(s.alerts, r, ac, &strig, &b, ep, out)
 			}
@@ -197,13 +227,14 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 				nf.Segment = rules.Segment{Start: w, End: seg.end}
 				nc := *ac
 				// keyed without a segment, and shown without one
-				nc.segKey, nc.rng, nc.env = time.Time{}, nil, nf
+				nc.segKey, nc.rng, nc.env = time.Time{}, span{none: true}, nf
 				for _, r := range e.now {
 					out = e.evalRule(s.alerts, r, &nc, &strig, &b, ep, out)
 				}
 			}
 			out = e.checkCurrency(s, c, ac, &strig, ep, out)
 			out = e.correct(s, c, seg, ac, &b, &strig, ep, out)
+			e.boundRules = b.rules[:0] // keep the grown buffer for the next context
 		}
 	}
 	out = e.reconcile(s, &trig, ep, out)
@@ -227,18 +258,6 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func segRange(seg segment) *Range {
-	r := &Range{}
-	if !seg.key.IsZero() {
-		k := seg.key
-		r.Start = &k
-	}
-	if !seg.end.IsZero() {
-		end := seg.end
-		r.End = &end
-	}
-	return r
-}
 
 // facts builds the facts of one (sku, channel, segment).
 func (e *Engine) facts(s *skuState, c *chanCtx, seg segment, chmap map[string]rules.ChannelFacts, trig trigger) rules.Facts {
@@ -552,7 +571,7 @@ func (e *Engine) evalPromo(p *promoState, trig trigger, out []Output) []Output {
 		at := maxTime(p.ev.Start, w)
 		f := rules.Facts{Promo: *p.fact, Event: rules.Event{Type: trig.typ, TS: trig.ts}, At: at, Now: w}
 		start, end := p.ev.Start, p.ev.End
-		c := &alertCtx{promo: p.ev.ID, rng: &Range{Start: &start, End: &end}, at: at, active: []*promoState{p}, env: f}
+		c := &alertCtx{promo: p.ev.ID, rng: span{start: start, end: end}, at: at, active: []*promoState{p}, env: f}
 		for _, r := range e.promoRules {
 			out = e.evalRule(p.alerts, r, c, &trig, nil, ep, out)
 		}
