@@ -258,7 +258,6 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-
 // facts builds the facts of one (sku, channel, segment).
 func (e *Engine) facts(s *skuState, c *chanCtx, seg segment, chmap map[string]rules.ChannelFacts, trig trigger) rules.Facts {
 	rec, res, w := c.rec, &c.res, e.wm
