@@ -375,15 +375,7 @@ func (e *Engine) ruleID(r *rules.Rule) string {
 // goneAlerts removes from m the alerts this evaluation did not visit and
 // returns them in fingerprint order.
 func goneAlerts(m map[akey]*alertState, ep uint64) []*alertState {
-	var gone []*alertState
-	for k, st := range m {
-		if st.epoch != ep {
-			gone = append(gone, st)
-			delete(m, k)
-		}
-	}
-	slices.SortFunc(gone, func(a, b *alertState) int { return strings.Compare(a.fp, b.fp) })
-	return gone
+	return removeSorted(m, func(_ akey, st *alertState) bool { return st.epoch != ep }, alertFP)
 }
 
 func (e *Engine) ruleError(r *rules.Rule, c *alertCtx, err error) {
@@ -398,20 +390,21 @@ func (e *Engine) ruleError(r *rules.Rule, c *alertCtx, err error) {
 // keys this evaluation did not visit: their segment, channel or rule is
 // gone.
 func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []Output) []Output {
-	for _, st := range goneAlerts(s.alerts, ep) {
+	return e.vanish(s,
+		removeSorted(s.alerts, func(_ akey, st *alertState) bool { return st.epoch != ep }, alertFP),
+		removeSorted(s.corrections, func(_ akey, cs *corrState) bool { return cs.epoch != ep }, corrFP),
+		trig, out)
+}
+
+// vanish resolves the firing alerts and withdraws the active corrections
+// whose keys are gone, with the reason the trigger gives.
+func (e *Engine) vanish(s *skuState, alerts []*alertState, corrs []*corrState, trig *trigger, out []Output) []Output {
+	for _, st := range alerts {
 		if st.firing {
 			out = e.emitAlert(st, StateResolved, vanishReason(st.channel, st.promos, trig), nil, out)
 		}
 	}
-	var gone []*corrState
-	for k, cs := range s.corrections {
-		if cs.epoch != ep {
-			gone = append(gone, cs)
-			delete(s.corrections, k)
-		}
-	}
-	slices.SortFunc(gone, func(a, b *corrState) int { return strings.Compare(a.fp, b.fp) })
-	for _, cs := range gone {
+	for _, cs := range corrs {
 		if cs.active {
 			at := maxTime(cs.segKey, e.wm)
 			out = e.withdraw(cs, vanishReason(cs.channel, cs.promos, trig), e.effectiveAt(s, cs.channel, at), out)
@@ -419,6 +412,23 @@ func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []Output) 
 	}
 	return out
 }
+
+// removeSorted removes from m the entries for which gone holds and returns
+// them in fingerprint order, so outputs never depend on map order.
+func removeSorted[V any](m map[akey]V, gone func(akey, V) bool, fp func(V) string) []V {
+	var out []V
+	for k, v := range m {
+		if gone(k, v) {
+			out = append(out, v)
+			delete(m, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b V) int { return strings.Compare(fp(a), fp(b)) })
+	return out
+}
+
+func alertFP(st *alertState) string { return st.fp }
+func corrFP(cs *corrState) string   { return cs.fp }
 
 // effectiveAt is the effective price of one channel of s at instant t (at
 // or after the watermark), NaN when the channel has no price then: what a
@@ -457,43 +467,16 @@ func (e *Engine) reconcileKeys(s *skuState, segs []segment, all [][]chanCtx, tri
 		}
 		return false
 	}
-	var gone []*alertState
-	for k, st := range s.alerts {
+	alerts := removeSorted(s.alerts, func(k akey, st *alertState) bool {
 		if st.rule.Scope == rules.ScopeNow {
 			// keyed without a segment: it lives as long as its channel
 			// has a price at the watermark
-			if !slices.ContainsFunc(all[0], func(c chanCtx) bool { return c.name == k.channel }) {
-				gone = append(gone, st)
-				delete(s.alerts, k)
-			}
-			continue
+			return !slices.ContainsFunc(all[0], func(c chanCtx) bool { return c.name == k.channel })
 		}
-		if !exists(akey{channel: k.channel, seg: k.seg}) {
-			gone = append(gone, st)
-			delete(s.alerts, k)
-		}
-	}
-	slices.SortFunc(gone, func(a, b *alertState) int { return strings.Compare(a.fp, b.fp) })
-	for _, st := range gone {
-		if st.firing {
-			out = e.emitAlert(st, StateResolved, vanishReason(st.channel, st.promos, trig), nil, out)
-		}
-	}
-	var cgone []*corrState
-	for k, cs := range s.corrections {
-		if !exists(k) {
-			cgone = append(cgone, cs)
-			delete(s.corrections, k)
-		}
-	}
-	slices.SortFunc(cgone, func(a, b *corrState) int { return strings.Compare(a.fp, b.fp) })
-	for _, cs := range cgone {
-		if cs.active {
-			at := maxTime(cs.segKey, e.wm)
-			out = e.withdraw(cs, vanishReason(cs.channel, cs.promos, trig), e.effectiveAt(s, cs.channel, at), out)
-		}
-	}
-	return out
+		return !exists(akey{channel: k.channel, seg: k.seg})
+	}, alertFP)
+	corrs := removeSorted(s.corrections, func(k akey, _ *corrState) bool { return !exists(k) }, corrFP)
+	return e.vanish(s, alerts, corrs, trig, out)
 }
 
 // vanishReason says why a key is gone.
@@ -638,19 +621,16 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 	}
 	e.setRules(rs)
 	fix := func(m map[akey]*alertState) {
-		var removed []*alertState
-		for k, st := range m {
+		removed := removeSorted(m, func(_ akey, st *alertState) bool {
 			if st.rule.Index < 0 {
-				continue // built-in
+				return false // built-in
 			}
 			if nr := byID[st.rule.ID()]; nr != nil && nr.Scope == st.rule.Scope {
 				st.rule = nr
-				continue
+				return false
 			}
-			removed = append(removed, st)
-			delete(m, k)
-		}
-		slices.SortFunc(removed, func(a, b *alertState) int { return strings.Compare(a.fp, b.fp) })
+			return true
+		}, alertFP)
 		for _, st := range removed {
 			if st.firing {
 				out = e.emitAlert(st, StateResolved, ReasonRuleRemoved, nil, out)

@@ -42,9 +42,6 @@ func (s *Sequencer) Push(ev *Event, out []Output) []Output {
 	return out
 }
 
-// Pending is the number of buffered events.
-func (s *Sequencer) Pending() int { return len(s.buf) }
-
 // Flush applies the buffered run.
 func (s *Sequencer) Flush(out []Output) []Output {
 	if len(s.buf) == 0 {
