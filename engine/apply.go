@@ -87,6 +87,7 @@ func (e *Engine) applyPromo(ev *Event, out []Output) []Output {
 	}
 	e.stats.Events++
 	e.promoTS[pe.ID] = ev.TS
+	e.markPromo(pe.ID)
 	trig := trigger{typ: "promo", ts: ev.TS, on: 1 << rules.EventPromo, vanish: ReasonSuperseded}
 	if pe.Cancelled {
 		trig.vanish, trig.cancelled = ReasonCancelled, pe.ID

@@ -26,6 +26,11 @@ type Options struct {
 	// OnRuleError, when set, hears of every runtime error of a rule. The
 	// engine counts them in Stats either way.
 	OnRuleError func(RuleError)
+	// PromoRules, when set, says whether this engine runs the promo-scope
+	// rules of a promotion. The daemon gives every partition's engine all
+	// promotions but lets one partition own each, so that a sitewide
+	// promotion raises one alert, not one per partition. Nil: all.
+	PromoRules func(promoID string) bool
 }
 
 // RuleError is a rule that failed at run time on one context. The other
@@ -117,6 +122,9 @@ type Engine struct {
 	// distinct id the second time
 	issued   map[string]int
 	issuedAt time.Time
+	// the skus and promotions changed since the last Changes; nil until
+	// TrackChanges
+	dirtySKUs, dirtyPromos map[string]struct{}
 }
 
 // New returns an engine for rule set rs.

@@ -150,6 +150,7 @@ func (e *Engine) segments(s *skuState, promos []*promoState) (segs []segment, ne
 // set of its alerts and corrections: keys that no longer exist are
 // resolved or withdrawn.
 func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
+	e.markSKU(s)
 	e.epoch++
 	ep := e.epoch
 	w := e.wm
@@ -546,10 +547,11 @@ func (e *Engine) skuTimer(s *skuState, out []Output) []Output {
 
 // evalPromo runs the promo-scope rules on one promotion.
 func (e *Engine) evalPromo(p *promoState, trig trigger, out []Output) []Output {
+	e.markPromo(p.ev.ID)
 	e.epoch++
 	ep := e.epoch
 	w := e.wm
-	if len(e.promoRules) > 0 {
+	if len(e.promoRules) > 0 && (e.opt.PromoRules == nil || e.opt.PromoRules(p.ev.ID)) {
 		at := maxTime(p.ev.Start, w)
 		f := rules.Facts{Promo: *p.fact, Event: rules.Event{Type: trig.typ, TS: trig.ts}, At: at, Now: w}
 		start, end := p.ev.Start, p.ev.End
@@ -593,6 +595,7 @@ func (e *Engine) promoTimer(p *promoState, out []Output) []Output {
 
 // closePromo resolves a promotion's promo-scope alerts and forgets it.
 func (e *Engine) closePromo(p *promoState, reason string, out []Output) []Output {
+	e.markPromo(p.ev.ID)
 	e.unindexPromo(p)
 	for _, st := range goneAlerts(p.alerts, 0) {
 		if st.firing {
@@ -643,6 +646,12 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 	for _, id := range sortedKeys(e.promos) {
 		fix(e.promos[id].alerts)
 	}
+	return e.reevaluate(fresh, out)
+}
+
+// reevaluate evaluates every sku and promotion after the rule set changed;
+// fresh marks the rules that are new or changed.
+func (e *Engine) reevaluate(fresh []bool, out []Output) []Output {
 	trig := trigger{typ: "reload", ts: e.wm, vanish: ReasonSuperseded, fresh: fresh}
 	for _, id := range sortedKeys(e.skus) {
 		out = e.evalSKU(e.skus[id], trig, out)
