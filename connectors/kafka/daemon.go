@@ -1,0 +1,390 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/rules"
+)
+
+// Topics names the daemon's topics (DESIGN §8).
+type Topics struct {
+	Prices, Stock, Promotions       string
+	Alerts, Corrections, DeadLetter string
+	Changelog                       string
+	ChannelAlerts                   bool   // also route each alert to ChannelAlertPrefix+<channel>
+	ChannelAlertPrefix              string // default "pricing.alerts."
+}
+
+// DefaultTopics returns the default topic names for consumer group group.
+func DefaultTopics(group string) Topics {
+	return Topics{
+		Prices: "pricing.prices", Stock: "pricing.stock", Promotions: "pricing.promotions",
+		Alerts: "pricing.alerts", Corrections: "pricing.corrections", DeadLetter: "pricing.deadletter",
+		Changelog: "promoguard.state." + group, ChannelAlertPrefix: "pricing.alerts.",
+	}
+}
+
+// Observer hears what the daemon does, for metrics. Its methods are called
+// from several goroutines.
+type Observer interface {
+	Event(topic, typ string)
+	DeadLetter(reason string)
+	WrongPartition(topic string)
+	Produced(topic string, n int)
+	Changelog(n int)
+	Commit()
+	Batch(d time.Duration)
+	EventToOutput(d time.Duration)
+	Lag(topic string, partition int, lag int64)
+	Assigned(n int)
+	EngineStats(prev, cur engine.Stats)
+}
+
+// Config configures a Daemon. Zero values take the defaults noted.
+type Config struct {
+	Brokers  []string
+	Security Security
+	Group    string // default "promoguard"
+	Topics   Topics // default DefaultTopics(Group)
+	// CreateTopics creates missing topics (Partitions each, the changelog
+	// compacted); otherwise the daemon names the missing ones and stops.
+	CreateTopics bool
+	Partitions   int // default 6
+
+	Engine engine.Options
+	Decode engine.DecodeOptions
+
+	// BatchSize and BatchTimeout bound a batch: the events applied before
+	// their outputs are produced, the changelog written and the offsets
+	// committed. Defaults 1000 and 20 ms.
+	BatchSize    int
+	BatchTimeout time.Duration
+	// MaxWait is how long a partition waits for a lagging input before it
+	// applies the events of the others out of timestamp order. Default
+	// 500 ms.
+	MaxWait time.Duration
+	// SessionTimeout of the consumer group. Default 10 s.
+	SessionTimeout time.Duration
+	// ShutdownTimeout bounds the last batch's produce and commit on
+	// shutdown. Default 15 s.
+	ShutdownTimeout time.Duration
+
+	Log      zerolog.Logger
+	Observer Observer         // nil: none
+	Now      func() time.Time // wall clock for latency; default time.Now
+}
+
+func (c Config) withDefaults() Config {
+	if c.Group == "" {
+		c.Group = "promoguard"
+	}
+	def := DefaultTopics(c.Group)
+	t := &c.Topics
+	for _, f := range []struct {
+		p *string
+		d string
+	}{
+		{&t.Prices, def.Prices}, {&t.Stock, def.Stock}, {&t.Promotions, def.Promotions},
+		{&t.Alerts, def.Alerts}, {&t.Corrections, def.Corrections}, {&t.DeadLetter, def.DeadLetter},
+		{&t.Changelog, def.Changelog}, {&t.ChannelAlertPrefix, def.ChannelAlertPrefix},
+	} {
+		if *f.p == "" {
+			*f.p = f.d
+		}
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 6
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.BatchTimeout <= 0 {
+		c.BatchTimeout = 20 * time.Millisecond
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 500 * time.Millisecond
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 10 * time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
+	return c
+}
+
+// Daemon runs the engine on Kafka (DESIGN §8): one engine per assigned
+// partition number of the co-partitioned prices and stock topics, every
+// engine reading all promotions, each backed by its partition of the
+// changelog.
+type Daemon struct {
+	cfg    Config
+	dialer *kafka.Dialer
+	tr     *kafka.Transport
+	bal    *CoPartitionBalancer
+
+	out, changelog *kafka.Writer
+	parts          int // partition count of prices and stock
+	promoParts     int
+
+	rules atomic.Pointer[rules.RuleSet]
+
+	mu      sync.Mutex
+	workers map[int]*worker // the partitions of the present generation
+	joined  bool
+	created map[string]bool // per-channel alert topics known to exist
+}
+
+// NewDaemon returns a daemon for rule set rs. Nothing connects until Run.
+func NewDaemon(cfg Config, rs *rules.RuleSet) (*Daemon, error) {
+	cfg = cfg.withDefaults()
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("kafka: no brokers")
+	}
+	dialer, err := cfg.Security.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	tr, err := cfg.Security.Transport()
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, dialer: dialer, tr: tr, bal: &CoPartitionBalancer{}, workers: map[int]*worker{}, created: map[string]bool{}}
+	d.rules.Store(rs)
+	return d, nil
+}
+
+// Rules returns the rule set the daemon runs.
+func (d *Daemon) Rules() *rules.RuleSet { return d.rules.Load() }
+
+// Reload hands a new rule set to every partition: each swaps it in
+// between two batches, so no event is evaluated by a mix of old and new
+// rules.
+func (d *Daemon) Reload(rs *rules.RuleSet) {
+	d.rules.Store(rs)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, w := range d.workers {
+		w.reload(rs)
+	}
+}
+
+// Ready reports whether every assigned partition has restored its state
+// and caught up with its inputs, and if not, why.
+func (d *Daemon) Ready() (bool, string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.joined {
+		return false, "joining the consumer group"
+	}
+	var behind []string
+	for p, w := range d.workers {
+		if !w.caughtUp.Load() {
+			behind = append(behind, fmt.Sprint(p))
+		}
+	}
+	if len(behind) > 0 {
+		sort.Strings(behind)
+		return false, "partitions catching up: " + strings.Join(behind, ",")
+	}
+	return true, fmt.Sprintf("%d partitions assigned", len(d.workers))
+}
+
+// Partitions returns the partition numbers this instance holds.
+func (d *Daemon) Partitions() []int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ps := make([]int, 0, len(d.workers))
+	for p := range d.workers {
+		ps = append(ps, p)
+	}
+	sort.Ints(ps)
+	return ps
+}
+
+// Explain returns what the partition holding sku knows of it and its
+// channel, or false when this instance does not hold it.
+func (d *Daemon) Explain(ctx context.Context, sku, channel string) (any, bool) {
+	p := partitionOf(sku, d.parts)
+	d.mu.Lock()
+	w := d.workers[p]
+	d.mu.Unlock()
+	if w == nil {
+		return nil, false
+	}
+	return w.explain(ctx, sku, channel)
+}
+
+// Setup checks the topics (creating missing ones when configured to) and
+// that prices and stock are co-partitioned. Run calls it.
+func (d *Daemon) Setup(ctx context.Context) error {
+	t := d.cfg.Topics
+	n := d.cfg.Partitions
+	specs := []TopicSpec{
+		{Name: t.Prices, Partitions: n}, {Name: t.Stock, Partitions: n}, {Name: t.Promotions, Partitions: 1},
+		{Name: t.Alerts, Partitions: n}, {Name: t.Corrections, Partitions: n}, {Name: t.DeadLetter, Partitions: 1},
+		{Name: t.Changelog, Partitions: n, Compacted: true},
+	}
+	if err := EnsureTopics(ctx, d.cfg.Brokers, d.cfg.Security, specs, d.cfg.CreateTopics); err != nil {
+		return err
+	}
+	if err := CheckCoPartitioned(ctx, d.cfg.Brokers, d.cfg.Security, t.Prices, t.Stock); err != nil {
+		return err
+	}
+	counts, err := PartitionCounts(ctx, d.cfg.Brokers, d.cfg.Security, t.Prices, t.Promotions, t.Changelog)
+	if err != nil {
+		return err
+	}
+	d.parts, d.promoParts = counts[t.Prices], counts[t.Promotions]
+	if counts[t.Changelog] < d.parts {
+		return fmt.Errorf("kafka: changelog topic %s has %d partitions, fewer than the %d of %s: each partition's state needs its own",
+			t.Changelog, counts[t.Changelog], d.parts, t.Prices)
+	}
+	return nil
+}
+
+// Run consumes until ctx is cancelled, then finishes the batches in
+// flight, produces their outputs, writes the changelog and commits.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.Setup(ctx); err != nil {
+		return err
+	}
+	log := d.cfg.Log
+	d.out = &kafka.Writer{
+		Addr: kafka.TCP(d.cfg.Brokers...), Transport: d.tr, Balancer: &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000,
+		MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
+	}
+	d.changelog = &kafka.Writer{
+		Addr: kafka.TCP(d.cfg.Brokers...), Transport: d.tr, Balancer: samePartition{},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1 << 20,
+		BatchBytes: 900 << 10, MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
+		Compression: kafka.Snappy,
+	}
+	defer d.out.Close()
+	defer d.changelog.Close()
+
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID: d.cfg.Group, Brokers: d.cfg.Brokers, Dialer: d.dialer,
+		Topics:            []string{d.cfg.Topics.Prices, d.cfg.Topics.Stock},
+		GroupBalancers:    []kafka.GroupBalancer{d.bal},
+		SessionTimeout:    d.cfg.SessionTimeout,
+		RebalanceTimeout:  d.cfg.SessionTimeout,
+		HeartbeatInterval: d.cfg.SessionTimeout / 5,
+		JoinGroupBackoff:  time.Second,
+		StartOffset:       kafka.FirstOffset,
+		ErrorLogger:       kafka.LoggerFunc(func(f string, a ...any) { log.Warn().Str("component", "consumer-group").Msgf(f, a...) }),
+	})
+	if err != nil {
+		return fmt.Errorf("kafka: consumer group: %w", err)
+	}
+	log.Info().Str("group", d.cfg.Group).Int("partitions", d.parts).Msg("joining consumer group")
+	for {
+		gen, err := cg.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			log.Warn().Err(err).Msg("consumer group: next generation")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		d.startGeneration(ctx, gen)
+	}
+	// ends the generation and waits for every partition to finish its
+	// last batch
+	err = cg.Close()
+	d.mu.Lock()
+	d.workers = map[int]*worker{}
+	d.mu.Unlock()
+	log.Info().Msg("stopped")
+	if err != nil && !errors.Is(err, kafka.ErrGroupClosed) {
+		return err
+	}
+	return nil
+}
+
+func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
+	nums := map[int]int64{}
+	stock := map[int]int64{}
+	for _, a := range gen.Assignments[d.cfg.Topics.Prices] {
+		nums[a.ID] = a.Offset
+	}
+	for _, a := range gen.Assignments[d.cfg.Topics.Stock] {
+		stock[a.ID] = a.Offset
+	}
+	var owned []int
+	ws := map[int]*worker{}
+	for p, off := range nums {
+		soff, ok := stock[p]
+		if !ok {
+			d.cfg.Log.Error().Int("partition", p).Msg("assignment without the stock partition of the same number: is every member of the group a promoguard?")
+			continue
+		}
+		owned = append(owned, p)
+		ws[p] = newWorker(d, gen, p, off, soff)
+	}
+	sort.Ints(owned)
+	d.bal.SetOwned(owned)
+	d.mu.Lock()
+	d.workers, d.joined = ws, true
+	d.mu.Unlock()
+	d.cfg.Observer.Assigned(len(ws))
+	d.cfg.Log.Info().Int32("generation", gen.ID).Ints("partitions", owned).Msg("partitions assigned")
+	for _, w := range ws {
+		gen.Start(func(gctx context.Context) { w.run(ctx, gctx) })
+	}
+}
+
+// samePartition writes each message to the partition it names: the
+// changelog of partition p is partition p of the changelog topic.
+type samePartition struct{}
+
+func (samePartition) Balance(msg kafka.Message, partitions ...int) int { return msg.Partition }
+
+// partitionOf is the partition a key hashes to with murmur2, as the Java
+// client and the daemon's writers place it.
+func partitionOf(key string, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	ps := make([]int, n)
+	for i := range ps {
+		ps[i] = i
+	}
+	return (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(key)}, ps...)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Event(string, string)          {}
+func (nopObserver) DeadLetter(string)             {}
+func (nopObserver) WrongPartition(string)         {}
+func (nopObserver) Produced(string, int)          {}
+func (nopObserver) Changelog(int)                 {}
+func (nopObserver) Commit()                       {}
+func (nopObserver) Batch(time.Duration)           {}
+func (nopObserver) EventToOutput(time.Duration)   {}
+func (nopObserver) Lag(string, int, int64)        {}
+func (nopObserver) Assigned(int)                  {}
+func (nopObserver) EngineStats(_, _ engine.Stats) {}

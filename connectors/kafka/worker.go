@@ -1,0 +1,641 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/rules"
+)
+
+// worker runs one partition number: its engine, its inputs (that number of
+// prices and stock, every partition of promotions) and its changelog. It
+// owns its engine: nothing else touches it (explain goes through calls).
+type worker struct {
+	d     *Daemon
+	gen   *kafka.Generation
+	part  int
+	log   zerolog.Logger
+	start map[string]int64 // group offsets of prices and stock at assignment
+
+	eng  *engine.Engine
+	seq  *engine.Sequencer
+	srcs []*source
+
+	reloads  chan *rules.RuleSet
+	calls    chan func(*engine.Engine)
+	caughtUp atomic.Bool
+
+	// the batch in progress
+	outs         []engine.Output
+	dead         []kafka.Message
+	applied      int
+	batchStart   time.Time
+	oldestWall   time.Time // when the oldest event of the batch was fetched
+	blockedSince time.Time
+	stats        engine.Stats
+}
+
+// source is one input partition of a worker.
+type source struct {
+	topic     string
+	partition int
+	rank      int // promotions, stock, prices: the canonical order at equal ts
+	r         *kafka.Reader
+	next      int64 // offset of the next message to apply
+	queue     []item
+	caughtUp  bool // its last fetch reached the high watermark
+}
+
+// item is a fetched message, decoded.
+type item struct {
+	msg  kafka.Message
+	ev   *engine.Event // nil: bad input
+	err  error
+	wall time.Time // when it was fetched
+}
+
+type fetched struct {
+	src *source
+	msg kafka.Message
+}
+
+func newWorker(d *Daemon, gen *kafka.Generation, part int, pricesOff, stockOff int64) *worker {
+	return &worker{
+		d: d, gen: gen, part: part,
+		log:     d.cfg.Log.With().Int("partition", part).Logger(),
+		start:   map[string]int64{d.cfg.Topics.Prices: pricesOff, d.cfg.Topics.Stock: stockOff},
+		reloads: make(chan *rules.RuleSet, 1),
+		calls:   make(chan func(*engine.Engine)),
+	}
+}
+
+func (w *worker) reload(rs *rules.RuleSet) {
+	for {
+		select {
+		case w.reloads <- rs:
+			return
+		default:
+			// replace a reload not yet taken: only the latest counts
+			select {
+			case <-w.reloads:
+			default:
+			}
+		}
+	}
+}
+
+func (w *worker) explain(ctx context.Context, sku, channel string) (any, bool) {
+	type res struct {
+		v  any
+		ok bool
+	}
+	ch := make(chan res, 1)
+	f := func(e *engine.Engine) {
+		v, ok := e.Explain(sku, channel)
+		ch <- res{v, ok}
+	}
+	select {
+	case w.calls <- f:
+	case <-ctx.Done():
+		return nil, false
+	}
+	select {
+	case r := <-ch:
+		return r.v, r.ok
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+// checkpointMeta is the worker's part of a changelog checkpoint: the next
+// offset of every input, by "topic/partition".
+type checkpointMeta struct {
+	Offsets map[string]int64 `json:"offsets"`
+}
+
+func tpKey(topic string, p int) string { return topic + "/" + strconv.Itoa(p) }
+
+// run is the partition's life in one generation. ctx is the daemon's,
+// gctx the generation's: either ending stops the worker after its last
+// batch.
+func (w *worker) run(ctx, gctx context.Context) {
+	err := w.loop(ctx, gctx)
+	for _, s := range w.srcs {
+		s.r.Close()
+	}
+	switch {
+	case err == nil || errors.Is(err, context.Canceled) || errors.Is(err, kafka.ErrGenerationEnded):
+		w.log.Debug().Msg("partition released")
+	default:
+		// the generation ends with this function: the group rebalances
+		// and the partition restarts from its changelog
+		w.log.Error().Err(err).Msg("partition failed; it restarts from its changelog")
+		select {
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (w *worker) loop(ctx, gctx context.Context) error {
+	stop, cancel := context.WithCancel(gctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			cancel()
+		case <-stop.Done():
+		}
+	}()
+
+	t0 := w.d.cfg.Now()
+	meta, restored, err := w.restore(stop)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	w.stats = w.eng.Stats()
+	w.log.Info().Int("entries", restored).Dur("took", w.d.cfg.Now().Sub(t0)).Time("watermark", w.eng.Watermark()).Msg("state restored")
+
+	in := make(chan fetched, 256)
+	if err := w.openSources(stop, meta, in); err != nil {
+		return err
+	}
+	tick := time.NewTicker(w.d.cfg.BatchTimeout)
+	defer tick.Stop()
+	lagTick := time.NewTicker(5 * time.Second)
+	defer lagTick.Stop()
+	w.batchStart = w.d.cfg.Now()
+	pendingReload := false
+	for {
+		select {
+		case f := <-in:
+			w.enqueue(f)
+			// take what else is there without blocking, up to a batch
+			for n := 0; n < w.d.cfg.BatchSize; n++ {
+				select {
+				case f := <-in:
+					w.enqueue(f)
+					continue
+				default:
+				}
+				break
+			}
+		case rs := <-w.reloads:
+			w.outs = w.seq.Flush(w.outs)
+			w.outs = w.eng.Reload(rs, w.outs)
+			pendingReload = true
+			w.log.Info().Str("rules_version", rs.Version).Msg("rules reloaded")
+		case f := <-w.calls:
+			f(w.eng)
+		case <-tick.C:
+		case <-lagTick.C:
+			w.reportLag()
+		case <-stop.Done():
+			// the last batch: what was applied is produced and committed
+			w.release(true)
+			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), w.d.cfg.ShutdownTimeout)
+			err := w.commit(sctx)
+			scancel()
+			if err != nil {
+				w.log.Warn().Err(err).Msg("last batch not committed: it is read again after restart")
+			}
+			return nil
+		}
+		w.release(false)
+		w.updateCaughtUp()
+		now := w.d.cfg.Now()
+		if w.applied >= w.d.cfg.BatchSize || pendingReload ||
+			((w.applied > 0 || len(w.dead) > 0) && (len(in) == 0 || now.Sub(w.batchStart) >= w.d.cfg.BatchTimeout)) {
+			if err := w.commit(stop); err != nil {
+				if stop.Err() != nil {
+					continue // handled at stop.Done
+				}
+				return err
+			}
+			pendingReload = false
+		}
+	}
+}
+
+// restore rebuilds the partition's engine from its changelog partition.
+func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
+	var meta checkpointMeta
+	topic := w.d.cfg.Topics.Changelog
+	first, last, err := w.offsets(ctx, topic, w.part)
+	if err != nil {
+		return meta, 0, err
+	}
+	r := engine.NewRestorer()
+	n := 0
+	if last > first {
+		rd := kafka.NewReader(kafka.ReaderConfig{
+			Brokers: w.d.cfg.Brokers, Dialer: w.d.dialer, Topic: topic, Partition: w.part,
+			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 200 * time.Millisecond,
+		})
+		defer rd.Close()
+		if err := rd.SetOffset(first); err != nil {
+			return meta, 0, err
+		}
+		for {
+			m, err := rd.FetchMessage(ctx)
+			if err != nil {
+				return meta, n, err
+			}
+			if err := r.Add(string(m.Key), m.Value); err != nil {
+				return meta, n, fmt.Errorf("%s/%d@%d: %w", topic, w.part, m.Offset, err)
+			}
+			n++
+			if m.Offset+1 >= last {
+				break
+			}
+		}
+	}
+	opts := w.d.cfg.Engine
+	parts := w.d.parts
+	part := w.part
+	opts.PromoRules = func(id string) bool { return partitionOf(id, parts) == part }
+	eng, raw, outs, err := r.Engine(w.d.Rules(), opts, nil)
+	if err != nil {
+		return meta, n, err
+	}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return meta, n, fmt.Errorf("checkpoint meta: %w", err)
+		}
+	}
+	w.eng, w.seq, w.outs = eng, engine.NewSequencer(eng), outs
+	return meta, n, nil
+}
+
+// offsets returns the first and the next offset of a partition.
+func (w *worker) offsets(ctx context.Context, topic string, p int) (int64, int64, error) {
+	var lastErr error
+	for _, b := range w.d.cfg.Brokers {
+		conn, err := w.d.dialer.DialLeader(ctx, "tcp", b, topic, p)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		first, last, err := conn.ReadOffsets()
+		conn.Close()
+		return first, last, err
+	}
+	return 0, 0, fmt.Errorf("offsets of %s/%d: %w", topic, p, lastErr)
+}
+
+func (w *worker) openSources(ctx context.Context, meta checkpointMeta, in chan<- fetched) error {
+	t := w.d.cfg.Topics
+	add := func(topic string, p, rank int, def int64) error {
+		off, ok := meta.Offsets[tpKey(topic, p)]
+		if !ok {
+			off = def
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{
+			Brokers: w.d.cfg.Brokers, Dialer: w.d.dialer, Topic: topic, Partition: p,
+			MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: 1000,
+			ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
+			ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
+				w.log.Warn().Str("topic", topic).Msgf(f, a...)
+			}),
+		})
+		if err := r.SetOffset(off); err != nil {
+			r.Close()
+			return err
+		}
+		s := &source{topic: topic, partition: p, rank: rank, r: r, next: off}
+		first, last, err := w.offsets(ctx, topic, p)
+		if err != nil {
+			r.Close()
+			return err
+		}
+		if s.next < first {
+			if s.next >= 0 && ok {
+				w.log.Warn().Str("topic", topic).Int64("from", s.next).Int64("first", first).Msg("input deleted by retention before it was read")
+			}
+			s.next = first
+		}
+		s.caughtUp = s.next >= last
+		w.srcs = append(w.srcs, s)
+		go fetch(ctx, s, in)
+		return nil
+	}
+	for p := range w.d.promoParts {
+		if err := add(t.Promotions, p, 0, kafka.FirstOffset); err != nil {
+			return err
+		}
+	}
+	if err := add(t.Stock, w.part, 1, w.start[t.Stock]); err != nil {
+		return err
+	}
+	return add(t.Prices, w.part, 2, w.start[t.Prices])
+}
+
+func fetch(ctx context.Context, s *source, in chan<- fetched) {
+	for {
+		m, err := s.r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		select {
+		case in <- fetched{s, m}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// enqueue decodes a fetched message into its source's queue.
+func (w *worker) enqueue(f fetched) {
+	s, m := f.src, f.msg
+	it := item{msg: m, wall: w.d.cfg.Now()}
+	t := w.d.cfg.Topics
+	if m.Value == nil && s.topic == t.Promotions {
+		// a tombstone: the promotion keyed so is cancelled
+		it.ev = engine.Tombstone(string(m.Key), m.Time.UTC(), tpKey(s.topic, s.partition))
+	} else {
+		opts := w.d.cfg.Decode
+		if opts.MaxSkew > 0 {
+			opts.Now = w.d.cfg.Now()
+		}
+		ev, err := engine.Decode(m.Value, opts)
+		if err == nil && !topicAccepts(t, s.topic, ev.Type) {
+			err = &engine.InputError{Reason: ReasonWrongTopic, Field: "type",
+				Msg: fmt.Sprintf("a %s event on topic %s", ev.Type, s.topic)}
+		}
+		if err != nil {
+			it.err = err
+		} else {
+			ev.Source = fmt.Sprintf("%s/%d@%d", s.topic, s.partition, m.Offset)
+			it.ev = ev
+		}
+	}
+	s.queue = append(s.queue, it)
+	s.caughtUp = m.HighWaterMark > 0 && m.Offset+1 >= m.HighWaterMark
+}
+
+// ReasonWrongTopic is the dead-letter reason of a valid event on the
+// topic of another type (a stock event on the prices topic).
+const ReasonWrongTopic = "wrong_topic"
+
+func topicAccepts(t Topics, topic string, typ rules.EventType) bool {
+	switch topic {
+	case t.Prices:
+		return typ == rules.EventPrice
+	case t.Stock:
+		return typ == rules.EventStock
+	case t.Promotions:
+		return typ == rules.EventPromo
+	}
+	return false
+}
+
+// release applies the queued events in timestamp order across the sources
+// as far as that order is known: while a source that has not caught up
+// has nothing queued, the others wait for it (up to MaxWait). Bad input
+// is taken at once.
+func (w *worker) release(final bool) {
+	now := w.d.cfg.Now()
+	for {
+		var best *source
+		waiting := false
+		for _, s := range w.srcs {
+			if len(s.queue) == 0 {
+				if !s.caughtUp {
+					waiting = true
+				}
+				continue
+			}
+			if best == nil || itemLess(s, best) {
+				best = s
+			}
+		}
+		if best == nil {
+			w.blockedSince = time.Time{}
+			return
+		}
+		if waiting && best.queue[0].ev != nil && !final {
+			if w.blockedSince.IsZero() {
+				w.blockedSince = now
+			}
+			if now.Sub(w.blockedSince) < w.d.cfg.MaxWait {
+				return
+			}
+		}
+		it := best.queue[0]
+		best.queue[0] = item{}
+		best.queue = best.queue[1:]
+		best.next = it.msg.Offset + 1
+		w.apply(best, it)
+	}
+}
+
+func itemLess(a, b *source) bool {
+	x, y := a.queue[0], b.queue[0]
+	if (x.ev == nil) != (y.ev == nil) {
+		return x.ev == nil // bad input first: it waits for nothing
+	}
+	if x.ev != nil {
+		if c := x.ev.TS.Compare(y.ev.TS); c != 0 {
+			return c < 0
+		}
+	}
+	if a.rank != b.rank {
+		return a.rank < b.rank
+	}
+	return a.partition < b.partition
+}
+
+func (w *worker) apply(s *source, it item) {
+	if w.applied == 0 && len(w.dead) == 0 {
+		w.batchStart = w.d.cfg.Now()
+		w.oldestWall = it.wall
+	}
+	obs := w.d.cfg.Observer
+	if it.ev == nil {
+		dl := engine.NewDeadLetter(it.err, it.msg.Value, fmt.Sprintf("%s/%d@%d", s.topic, s.partition, it.msg.Offset))
+		v, _ := json.Marshal(dl)
+		w.dead = append(w.dead, kafka.Message{
+			Topic: w.d.cfg.Topics.DeadLetter, Key: it.msg.Key, Value: v,
+			Headers: []kafka.Header{
+				{Key: "source_topic", Value: []byte(s.topic)},
+				{Key: "source_partition", Value: []byte(strconv.Itoa(s.partition))},
+				{Key: "source_offset", Value: []byte(strconv.FormatInt(it.msg.Offset, 10))},
+				{Key: "reason", Value: []byte(dl.DeadLetter.Reason)},
+			},
+		})
+		obs.DeadLetter(dl.DeadLetter.Reason)
+		return
+	}
+	if s.topic != w.d.cfg.Topics.Promotions && partitionOf(string(it.msg.Key), w.d.parts) != w.part {
+		obs.WrongPartition(s.topic)
+	}
+	obs.Event(s.topic, string(it.ev.Type))
+	w.outs = w.seq.Push(it.ev, w.outs)
+	w.applied++
+}
+
+func (w *worker) updateCaughtUp() {
+	if w.caughtUp.Load() {
+		return
+	}
+	for _, s := range w.srcs {
+		if !s.caughtUp || len(s.queue) > 0 {
+			return
+		}
+	}
+	w.caughtUp.Store(true)
+	w.log.Info().Time("watermark", w.eng.Watermark()).Msg("caught up")
+}
+
+func (w *worker) reportLag() {
+	for _, s := range w.srcs {
+		w.d.cfg.Observer.Lag(s.topic, s.partition, s.r.Stats().Lag+int64(len(s.queue)))
+	}
+}
+
+// commit ends a batch: outputs produced and acknowledged, then the
+// changelog, then the input offsets (DESIGN §8). A failure leaves the
+// batch's outputs pending: they are produced again with the next try.
+func (w *worker) commit(ctx context.Context) error {
+	w.outs = w.seq.Flush(w.outs)
+	msgs, err := w.encode()
+	if err != nil {
+		return err
+	}
+	msgs = append(msgs, w.dead...)
+	if err := w.write(ctx, w.d.out, msgs); err != nil {
+		return fmt.Errorf("produce outputs: %w", err)
+	}
+	for _, m := range msgs {
+		w.d.cfg.Observer.Produced(m.Topic, 1)
+	}
+	if len(w.outs) > 0 && !w.oldestWall.IsZero() {
+		w.d.cfg.Observer.EventToOutput(w.d.cfg.Now().Sub(w.oldestWall))
+	}
+	w.outs, w.dead = w.outs[:0], w.dead[:0]
+
+	meta := checkpointMeta{Offsets: map[string]int64{}}
+	for _, s := range w.srcs {
+		meta.Offsets[tpKey(s.topic, s.partition)] = s.next
+	}
+	raw, _ := json.Marshal(meta)
+	var cl []kafka.Message
+	topic := w.d.cfg.Topics.Changelog
+	if err := w.eng.Changes(raw, func(k string, v []byte) error {
+		cl = append(cl, kafka.Message{Topic: topic, Partition: w.part, Key: []byte(k), Value: v})
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := w.write(ctx, w.d.changelog, cl); err != nil {
+		return fmt.Errorf("write changelog: %w", err)
+	}
+	w.d.cfg.Observer.Changelog(len(cl))
+
+	t := w.d.cfg.Topics
+	offs := map[string]map[int]int64{}
+	for _, s := range w.srcs {
+		if s.topic == t.Prices || s.topic == t.Stock {
+			offs[s.topic] = map[int]int64{s.partition: s.next}
+		}
+	}
+	if err := w.gen.CommitOffsets(offs); err != nil {
+		// the changelog holds the offsets that count; the group's are for
+		// lag monitoring and tools
+		w.log.Debug().Err(err).Msg("commit offsets")
+	} else {
+		w.d.cfg.Observer.Commit()
+	}
+	st := w.eng.Stats()
+	w.d.cfg.Observer.EngineStats(w.stats, st)
+	w.stats = st
+	w.d.cfg.Observer.Batch(w.d.cfg.Now().Sub(w.batchStart))
+	w.applied = 0
+	w.oldestWall = time.Time{}
+	return nil
+}
+
+// write produces msgs, retrying until they are acknowledged; only the
+// daemon stopping (ctx) ends the retries.
+func (w *worker) write(ctx context.Context, wr *kafka.Writer, msgs []kafka.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err := wr.WriteMessages(ctx, msgs...)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		w.log.Warn().Err(err).Int("records", len(msgs)).Msg("produce failed; retrying")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// encode turns the batch's outputs into records keyed by sku.
+func (w *worker) encode() ([]kafka.Message, error) {
+	t := w.d.cfg.Topics
+	msgs := make([]kafka.Message, 0, len(w.outs))
+	for _, o := range w.outs {
+		v, err := json.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		topic := t.Alerts
+		if o.Correction != nil {
+			topic = t.Corrections
+		}
+		hdr := []kafka.Header{{Key: "kind", Value: []byte(o.Kind())}}
+		msgs = append(msgs, kafka.Message{Topic: topic, Key: []byte(o.Key()), Value: v, Headers: hdr})
+		if o.Alert != nil && t.ChannelAlerts && o.Alert.Channel != "" {
+			ct := ChannelTopic(t.ChannelAlertPrefix, o.Alert.Channel)
+			if err := w.d.ensureChannelTopic(ct); err != nil {
+				w.log.Warn().Err(err).Str("topic", ct).Msg("per-channel alert topic unavailable")
+				continue
+			}
+			msgs = append(msgs, kafka.Message{Topic: ct, Key: []byte(o.Key()), Value: v, Headers: hdr})
+		}
+	}
+	return msgs, nil
+}
+
+func (d *Daemon) ensureChannelTopic(name string) error {
+	d.mu.Lock()
+	ok := d.created[name]
+	d.mu.Unlock()
+	if ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := EnsureTopics(ctx, d.cfg.Brokers, d.cfg.Security, []TopicSpec{{Name: name, Partitions: d.parts}}, d.cfg.CreateTopics)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.created[name] = true
+	d.mu.Unlock()
+	return nil
+}
