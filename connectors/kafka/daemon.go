@@ -80,6 +80,19 @@ type Config struct {
 	// shutdown. Default 15 s.
 	ShutdownTimeout time.Duration
 
+	// IdleAdvance, when positive, lets a partition whose inputs have been
+	// idle this long move its watermark to the wall clock (less the
+	// allowed lateness), so that promotion ends and `for`/`repeat` timers
+	// fire without traffic. Outputs then depend on when the idling
+	// happened, not only on the input: 0 (the default) keeps the daemon
+	// exactly reproducible by replay.
+	IdleAdvance time.Duration
+
+	// Tap, when set, hears every output once its record is acknowledged
+	// (for printing them in a demo). It is called from the partitions'
+	// goroutines.
+	Tap func(engine.Output)
+
 	Log      zerolog.Logger
 	Observer Observer         // nil: none
 	Now      func() time.Time // wall clock for latency; default time.Now

@@ -43,6 +43,9 @@ type worker struct {
 	oldestWall   time.Time // when the oldest event of the batch was fetched
 	blockedSince time.Time
 	stats        engine.Stats
+	lastEvent    time.Time // wall time of the last event applied
+	lastAdvance  time.Time
+	advanced     bool // the watermark moved without an event: commit
 }
 
 // source is one input partition of a worker.
@@ -198,6 +201,7 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 		case f := <-w.calls:
 			f(w.eng)
 		case <-tick.C:
+			w.idleAdvance()
 		case <-lagTick.C:
 			w.reportLag()
 		case <-stop.Done():
@@ -214,15 +218,15 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 		w.release(false)
 		w.updateCaughtUp()
 		now := w.d.cfg.Now()
-		if w.applied >= w.d.cfg.BatchSize || pendingReload ||
-			((w.applied > 0 || len(w.dead) > 0) && (len(in) == 0 || now.Sub(w.batchStart) >= w.d.cfg.BatchTimeout)) {
+		if w.applied >= w.d.cfg.BatchSize || pendingReload || w.advanced ||
+			((w.applied > 0 || len(w.dead) > 0 || len(w.outs) > 0) && (len(in) == 0 || now.Sub(w.batchStart) >= w.d.cfg.BatchTimeout)) {
 			if err := w.commit(stop); err != nil {
 				if stop.Err() != nil {
 					continue // handled at stop.Done
 				}
 				return err
 			}
-			pendingReload = false
+			pendingReload, w.advanced = false, false
 		}
 	}
 }
@@ -305,7 +309,7 @@ func (w *worker) openSources(ctx context.Context, meta checkpointMeta, in chan<-
 			MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: 1000,
 			ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
 			ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
-				w.log.Warn().Str("topic", topic).Msgf(f, a...)
+				w.log.Debug().Str("topic", topic).Msgf(f, a...)
 			}),
 		})
 		if err := r.SetOffset(off); err != nil {
@@ -483,9 +487,36 @@ func (w *worker) apply(s *source, it item) {
 	if s.topic != w.d.cfg.Topics.Promotions && partitionOf(string(it.msg.Key), w.d.parts) != w.part {
 		obs.WrongPartition(s.topic)
 	}
-	obs.Event(s.topic, string(it.ev.Type))
+	obs.Event(s.topic, it.ev.Type.String())
+	w.lastEvent = it.wall
 	w.outs = w.seq.Push(it.ev, w.outs)
 	w.applied++
+}
+
+// idleAdvance moves an idle, caught-up partition's watermark to the wall
+// clock (Config.IdleAdvance), at most once a second.
+func (w *worker) idleAdvance() {
+	idle := w.d.cfg.IdleAdvance
+	now := w.d.cfg.Now()
+	if idle <= 0 || !w.caughtUp.Load() || now.Sub(w.lastEvent) < idle || now.Sub(w.lastAdvance) < time.Second {
+		return
+	}
+	for _, s := range w.srcs {
+		if len(s.queue) > 0 {
+			return
+		}
+	}
+	w.lastAdvance = now
+	target := now.Add(-w.d.cfg.Engine.AllowedLateness).UTC().Truncate(time.Second)
+	if !target.After(w.eng.Watermark()) {
+		return
+	}
+	w.outs = w.seq.Flush(w.outs)
+	w.outs = w.seq.Advance(target, w.outs)
+	w.advanced = len(w.outs) > 0 || w.eng.Pending() > 0
+	if w.advanced && w.applied == 0 {
+		w.batchStart = now
+	}
 }
 
 func (w *worker) updateCaughtUp() {
@@ -525,6 +556,11 @@ func (w *worker) commit(ctx context.Context) error {
 	}
 	if len(w.outs) > 0 && !w.oldestWall.IsZero() {
 		w.d.cfg.Observer.EventToOutput(w.d.cfg.Now().Sub(w.oldestWall))
+	}
+	if tap := w.d.cfg.Tap; tap != nil {
+		for _, o := range w.outs {
+			tap(o)
+		}
 	}
 	w.outs, w.dead = w.outs[:0], w.dead[:0]
 
