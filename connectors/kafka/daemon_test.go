@@ -295,10 +295,12 @@ func (c *collector) waitFor(t testing.TB, want map[string]engine.Output, timeout
 		}
 		if time.Now().After(deadline) {
 			sort.Strings(missing)
+			n := len(missing)
 			if len(missing) > 5 {
 				missing = append(missing[:5], "…")
 			}
-			t.Fatalf("%d of %d expected outputs missing after %v (%d distinct collected), e.g.:\n%s", len(missing), len(want), timeout, len(got), strings.Join(missing, "\n"))
+			t.Fatalf("%d of %d expected outputs missing after %v (%d distinct collected), e.g.:\n%s", n, len(want), timeout, len(got), strings.Join(missing, "\n"))
+			_ = n
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -281,18 +281,31 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 	return meta, n, nil
 }
 
-// offsets returns the first and the next offset of a partition.
+// offsets returns the first and the next offset of a partition. A new
+// topic's leaders take a moment to settle: it retries for a while.
 func (w *worker) offsets(ctx context.Context, topic string, p int) (int64, int64, error) {
 	var lastErr error
-	for _, b := range w.d.cfg.Brokers {
-		conn, err := w.d.dialer.DialLeader(ctx, "tcp", b, topic, p)
-		if err != nil {
+	backoff := 100 * time.Millisecond
+	for try := 0; try < 10; try++ {
+		for _, b := range w.d.cfg.Brokers {
+			conn, err := w.d.dialer.DialLeader(ctx, "tcp", b, topic, p)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			first, last, err := conn.ReadOffsets()
+			conn.Close()
+			if err == nil {
+				return first, last, nil
+			}
 			lastErr = err
-			continue
 		}
-		first, last, err := conn.ReadOffsets()
-		conn.Close()
-		return first, last, err
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
 	}
 	return 0, 0, fmt.Errorf("offsets of %s/%d: %w", topic, p, lastErr)
 }
