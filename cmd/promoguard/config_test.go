@@ -1,0 +1,452 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/promoguard/promoguard/connectors/kafka"
+)
+
+// clearConfigEnv unsets every PROMOGUARD_* variable for the test, so that
+// the machine's environment does not leak in.
+func clearConfigEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PROMOGUARD_") {
+			t.Setenv(k, "") // restores it after the test
+			os.Unsetenv(k)
+		}
+	}
+}
+
+func writeConfigFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestConfigDefaults: with only the required rules, every setting has its
+// documented default, and the changelog follows the group id.
+func TestConfigDefaults(t *testing.T) {
+	clearConfigEnv(t)
+	c, err := loadRunConfig([]string{"--rules", "r.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := runConfig{
+		Rules: []string{"r.yaml"}, GroupID: "promoguard", CreateTopics: true, Partitions: 6, WatchRules: true,
+		Horizon: configDuration(30 * 24 * time.Hour), MaxSkew: configDuration(time.Hour),
+		Embedded: embeddedConfig{Addr: "127.0.0.1:9092"},
+		Topics: topicsConfig{Prices: "pricing.prices", Stock: "pricing.stock", Promotions: "pricing.promotions",
+			Alerts: "pricing.alerts", Corrections: "pricing.corrections", DeadLetter: "pricing.deadletter",
+			ChannelAlertsPrefix: "pricing.alerts."},
+		HTTP: httpConfig{Addr: "127.0.0.1:9464"},
+		Log:  logConfig{Level: "info", Format: "json"},
+		Batch: batchConfig{Size: 1000, Timeout: configDuration(50 * time.Millisecond), MaxIdle: configDuration(30 * time.Second),
+			Grace: configDuration(20 * time.Millisecond), MaxWait: configDuration(500 * time.Millisecond)},
+	}
+	c.where = nil
+	if !reflect.DeepEqual(*c, want) {
+		t.Fatalf("defaults\n got %+v\nwant %+v", *c, want)
+	}
+	if !c.UseEmbedded() {
+		t.Error("no brokers should mean the embedded broker")
+	}
+	if got := c.ChangelogTopic(); got != "promoguard.state.promoguard" {
+		t.Errorf("changelog %q", got)
+	}
+	// the constants produce shares agree with the tags
+	for got, want := range map[string]string{
+		c.Topics.Prices: defaultPricesTopic, c.Topics.Stock: defaultStockTopic, c.Topics.Promotions: defaultPromotionsTopic,
+		c.Topics.Alerts: defaultAlertsTopic, c.Topics.Corrections: defaultCorrectionsTopic, c.Topics.DeadLetter: defaultDeadLetterTopic,
+		c.Topics.ChannelAlertsPrefix: defaultChannelPrefix, c.Embedded.Addr: defaultBrokerAddr,
+	} {
+		if got != want {
+			t.Errorf("default %q, constant %q", got, want)
+		}
+	}
+}
+
+// TestConfigNames: every config key is a flag and an environment variable
+// whose names derive from the key (a.b_c: --a-b-c, PROMOGUARD_A_B_C), and
+// every flag of the run command is a config key (but --config).
+func TestConfigNames(t *testing.T) {
+	clearConfigEnv(t)
+	var cli struct {
+		Run struct{ runConfig } `cmd:""`
+	}
+	p, err := kong.New(&cli, kong.Writers(io.Discard, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, err := kong.Trace(p, []string{"run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byAddr := map[uintptr]*kong.Flag{}
+	for _, f := range kctx.Flags() {
+		byAddr[f.Target.Addr().Pointer()] = f
+	}
+	leaves := configLeaves(reflect.ValueOf(&cli.Run.runConfig).Elem(), "")
+	for _, l := range leaves {
+		f := byAddr[l.v.Addr().Pointer()]
+		if f == nil {
+			t.Errorf("config key %s has no flag", l.key)
+			continue
+		}
+		delete(byAddr, l.v.Addr().Pointer())
+		flag := strings.NewReplacer(".", "-", "_", "-").Replace(l.key)
+		env := "PROMOGUARD_" + strings.ToUpper(strings.ReplaceAll(l.key, ".", "_"))
+		if f.Name != flag {
+			t.Errorf("config key %s: flag --%s, want --%s", l.key, f.Name, flag)
+		}
+		if !slices.Equal(f.Envs, []string{env}) {
+			t.Errorf("config key %s: env %v, want %s", l.key, f.Envs, env)
+		}
+		if f.Help == "" {
+			t.Errorf("--%s has no help", f.Name)
+		}
+	}
+	for _, f := range byAddr {
+		if f.Name != "config" && f.Name != "help" {
+			t.Errorf("flag --%s is not a config key", f.Name)
+		}
+	}
+	if len(leaves) < 35 {
+		t.Errorf("only %d config keys", len(leaves))
+	}
+}
+
+// TestConfigPrecedence: flags over environment over file over defaults,
+// key by key, for scalars, lists, booleans whose default is true,
+// durations, nested sections and the inline security settings.
+func TestConfigPrecedence(t *testing.T) {
+	const file = `
+brokers: [file-1:9092, file-2:9092]
+group_id: from-file
+create_topics: false
+horizon: 7d
+topics:
+  prices: file.prices
+  stock: file.stock
+tls:
+  enable: true
+  server_name: file.example
+sasl:
+  mechanism: PLAIN
+  username: file-user
+  password: file-pw
+log:
+  level: warn
+batch:
+  size: 10
+`
+	type check struct {
+		name string
+		get  func(*runConfig) any
+		want any
+	}
+	for _, tc := range []struct {
+		name   string
+		file   bool
+		env    map[string]string
+		args   []string
+		checks []check
+	}{
+		{name: "defaults only", checks: []check{
+			{"group_id", func(c *runConfig) any { return c.GroupID }, "promoguard"},
+			{"create_topics", func(c *runConfig) any { return c.CreateTopics }, true},
+			{"brokers", func(c *runConfig) any { return len(c.Brokers) }, 0},
+		}},
+		{name: "file over defaults", file: true, checks: []check{
+			{"brokers", func(c *runConfig) any { return strings.Join(c.Brokers, ",") }, "file-1:9092,file-2:9092"},
+			{"group_id", func(c *runConfig) any { return c.GroupID }, "from-file"},
+			{"changelog follows the group", func(c *runConfig) any { return c.ChangelogTopic() }, "promoguard.state.from-file"},
+			{"create_topics", func(c *runConfig) any { return c.CreateTopics }, false},
+			{"horizon", func(c *runConfig) any { return time.Duration(c.Horizon) }, 7 * 24 * time.Hour},
+			{"topics.prices", func(c *runConfig) any { return c.Topics.Prices }, "file.prices"},
+			{"topics.alerts untouched", func(c *runConfig) any { return c.Topics.Alerts }, "pricing.alerts"},
+			{"tls.server_name", func(c *runConfig) any { return c.Security.TLS.ServerName }, "file.example"},
+			{"sasl.password", func(c *runConfig) any { return c.Security.SASL.Password }, "file-pw"},
+			{"log.level", func(c *runConfig) any { return c.Log.Level }, "warn"},
+			{"log.format untouched", func(c *runConfig) any { return c.Log.Format }, "json"},
+			{"batch.size", func(c *runConfig) any { return c.Batch.Size }, 10},
+		}},
+		{name: "env over file", file: true, env: map[string]string{
+			"PROMOGUARD_BROKERS":               "env-1:9092,env-2:9092,env-3:9092",
+			"PROMOGUARD_GROUP_ID":              "from-env",
+			"PROMOGUARD_CREATE_TOPICS":         "true",
+			"PROMOGUARD_HORIZON":               "12h",
+			"PROMOGUARD_TOPICS_PRICES":         "env.prices",
+			"PROMOGUARD_SASL_PASSWORD":         "env-pw",
+			"PROMOGUARD_TLS_ENABLE":            "true",
+			"PROMOGUARD_LOG_LEVEL":             "debug",
+			"PROMOGUARD_BATCH_SIZE":            "20",
+			"PROMOGUARD_PARTITIONS":            "12",
+			"PROMOGUARD_HTTP_ADDR":             "127.0.0.1:19464",
+			"PROMOGUARD_EMBEDDED_ADDR":         "127.0.0.1:0",
+			"PROMOGUARD_TOPICS_CHANNEL_ALERTS": "true",
+		}, checks: []check{
+			{"brokers", func(c *runConfig) any { return strings.Join(c.Brokers, ",") }, "env-1:9092,env-2:9092,env-3:9092"},
+			{"group_id", func(c *runConfig) any { return c.GroupID }, "from-env"},
+			{"changelog follows the group", func(c *runConfig) any { return c.ChangelogTopic() }, "promoguard.state.from-env"},
+			{"create_topics", func(c *runConfig) any { return c.CreateTopics }, true},
+			{"horizon", func(c *runConfig) any { return time.Duration(c.Horizon) }, 12 * time.Hour},
+			{"topics.prices", func(c *runConfig) any { return c.Topics.Prices }, "env.prices"},
+			{"topics.stock from the file", func(c *runConfig) any { return c.Topics.Stock }, "file.stock"},
+			{"sasl.password", func(c *runConfig) any { return c.Security.SASL.Password }, "env-pw"},
+			{"sasl.username from the file", func(c *runConfig) any { return c.Security.SASL.Username }, "file-user"},
+			{"log.level", func(c *runConfig) any { return c.Log.Level }, "debug"},
+			{"batch.size", func(c *runConfig) any { return c.Batch.Size }, 20},
+			{"partitions", func(c *runConfig) any { return c.Partitions }, 12},
+			{"http.addr", func(c *runConfig) any { return c.HTTP.Addr }, "127.0.0.1:19464"},
+			{"topics.channel_alerts", func(c *runConfig) any { return c.Topics.ChannelAlerts }, true},
+		}},
+		{name: "flags over env over file", file: true, env: map[string]string{
+			"PROMOGUARD_GROUP_ID":      "from-env",
+			"PROMOGUARD_CREATE_TOPICS": "true",
+			"PROMOGUARD_HORIZON":       "12h",
+			"PROMOGUARD_SASL_PASSWORD": "env-pw",
+		}, args: []string{"--group-id", "from-flag", "--no-create-topics", "--horizon", "90m",
+			"--brokers", "flag-1:9092", "--sasl-password", "flag-pw", "--topics-changelog", "my.state", "--log-format", "console"},
+			checks: []check{
+				{"brokers", func(c *runConfig) any { return strings.Join(c.Brokers, ",") }, "flag-1:9092"},
+				{"group_id", func(c *runConfig) any { return c.GroupID }, "from-flag"},
+				{"changelog given", func(c *runConfig) any { return c.ChangelogTopic() }, "my.state"},
+				{"create_topics", func(c *runConfig) any { return c.CreateTopics }, false},
+				{"horizon", func(c *runConfig) any { return time.Duration(c.Horizon) }, 90 * time.Minute},
+				{"sasl.password", func(c *runConfig) any { return c.Security.SASL.Password }, "flag-pw"},
+				{"log.format", func(c *runConfig) any { return c.Log.Format }, "console"},
+				{"log.level from the file", func(c *runConfig) any { return c.Log.Level }, "warn"},
+			}},
+		{name: "config file from the environment", file: true, env: map[string]string{"PROMOGUARD_CONFIG": "<file>"}, checks: []check{
+			{"group_id", func(c *runConfig) any { return c.GroupID }, "from-file"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearConfigEnv(t)
+			dir := t.TempDir()
+			cfgFile := writeConfigFile(t, dir, "promoguard.yaml", file)
+			args := append([]string{"--rules", "r.yaml"}, tc.args...)
+			if tc.file && tc.env["PROMOGUARD_CONFIG"] == "" {
+				args = append(args, "--config", cfgFile)
+			}
+			for k, v := range tc.env {
+				if v == "<file>" {
+					v = cfgFile
+				}
+				t.Setenv(k, v)
+			}
+			c, err := loadRunConfig(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range tc.checks {
+				if got := ch.get(c); !reflect.DeepEqual(got, ch.want) {
+					t.Errorf("%s = %v, want %v", ch.name, got, ch.want)
+				}
+			}
+		})
+	}
+}
+
+// TestConfigRelativePaths: paths in the file are relative to the file's
+// directory; paths given as flags are left as given.
+func TestConfigRelativePaths(t *testing.T) {
+	clearConfigEnv(t)
+	dir := t.TempDir()
+	f := writeConfigFile(t, dir, "p.yaml", "rules: [rules, /abs/rules]\nembedded: {data_dir: data}\ntls: {enable: true, ca_file: certs/ca.pem}\n")
+	c, err := loadRunConfig([]string{"-c", f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, "rules"), "/abs/rules"}; !slices.Equal(c.Rules, want) {
+		t.Errorf("rules %q, want %q", c.Rules, want)
+	}
+	if c.Embedded.DataDir != filepath.Join(dir, "data") || c.Security.TLS.CAFile != filepath.Join(dir, "certs/ca.pem") {
+		t.Errorf("data_dir %q, ca_file %q", c.Embedded.DataDir, c.Security.TLS.CAFile)
+	}
+	c, err = loadRunConfig([]string{"-c", f, "--rules", "mine", "--tls-ca-file", "ca.pem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Rules, []string{"mine"}) || c.Security.TLS.CAFile != "ca.pem" {
+		t.Errorf("flags: rules %q, ca_file %q", c.Rules, c.Security.TLS.CAFile)
+	}
+}
+
+// TestConfigBadFile: a bad file is reported with file:line:col, every
+// unknown key at once and with the closest known key.
+func TestConfigBadFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string // lines of the error after "config: "
+	}{
+		{"unknown keys", "rules: [r]\ngroup: g\ntls:\n  enabel: true\nlog:\n  levle: info\n  colour: true\n", []string{
+			"F:2:1: unknown key group; did you mean group_id?",
+			"F:4:3: unknown key tls.enabel; did you mean tls.enable?",
+			"F:6:3: unknown key log.levle; did you mean log.level?",
+			"F:7:3: unknown key log.colour",
+		}},
+		{"wrong type", "rules: [r]\nbrokers: 5\n", []string{"F:2:10: int was used where sequence is expected"}},
+		{"wrong scalar", "rules: [r]\npartitions: many\n", []string{"F:2:13: cannot unmarshal string into Go struct field"}},
+		{"bad duration", "rules: [r]\nbatch:\n  timeout: 5x\n", []string{`F:3:12: "5x" is not a duration such as 90s, 15m, 12h, 30d or 1w`}},
+		{"duration as a list", "rules: [r]\nhorizon: [1d]\n", []string{"F:2:10: want a duration such as 90s, 15m, 12h, 30d or 1w, got sequence"}},
+		{"section not a mapping", "rules: [r]\ntls: 5\n", []string{"F:2:6: tls must be a mapping of keys to values, got integer"}},
+		{"not a mapping", "- a\n- b\n", []string{"F:1:1: the config file must be a mapping of keys to values, got sequence"}},
+		{"syntax", "rules: [r\n", []string{"F:1:8: sequence end token ']' not found"}},
+		{"duplicate key", "rules: [r]\nrules: [s]\n", []string{`F:2:1: mapping key "rules" already defined at [1:1]`}},
+		{"two documents", "rules: [r]\n---\ngroup_id: x\n", []string{"F:3:1: a config file holds one YAML document"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearConfigEnv(t)
+			f := writeConfigFile(t, t.TempDir(), "bad.yaml", tc.text)
+			_, err := loadRunConfig([]string{"--config", f})
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			got := err.Error()
+			for _, w := range tc.want {
+				w = strings.ReplaceAll(w, "F:", f+":")
+				if !strings.Contains(got, w) {
+					t.Errorf("error\n%s\nwant a line containing\n%s", got, w)
+				}
+			}
+			if n := len(tc.want); n > 1 && !strings.Contains(got, "problems:") {
+				t.Errorf("error %q does not list %d problems", got, n)
+			}
+		})
+	}
+	clearConfigEnv(t)
+	if _, err := loadRunConfig([]string{"--config", filepath.Join(t.TempDir(), "missing.yaml")}); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: %v", err)
+	}
+	// an empty file or one of comments is no configuration, not an error
+	f := writeConfigFile(t, t.TempDir(), "empty.yaml", "# nothing yet\n")
+	if _, err := loadRunConfig([]string{"--config", f, "--rules", "r"}); err != nil {
+		t.Errorf("comment-only file: %v", err)
+	}
+}
+
+// TestConfigValidate: every problem is reported at once, each with its key
+// and where its value came from (file position, flag or variable).
+func TestConfigValidate(t *testing.T) {
+	clearConfigEnv(t)
+	f := writeConfigFile(t, t.TempDir(), "v.yaml", `brokers: ["kafka:9092", "nohost"]
+embedded: {data_dir: /tmp/x}
+topics:
+  alerts: pricing.prices
+  corrections: "bad topic"
+log: {level: verbose}
+sasl: {mechanism: KERBEROS}
+tls: {ca_file: ca.pem}
+`)
+	t.Setenv("PROMOGUARD_BATCH_SIZE", "0")
+	_, err := loadRunConfig([]string{"-c", f, "--horizon", "0s", "--partitions", "0"})
+	if err == nil {
+		t.Fatal("valid")
+	}
+	for _, w := range []string{
+		`F:1:10: brokers: "nohost" is not HOST:PORT`,
+		"F:2:22: embedded.data_dir: is set, but brokers are configured",
+		"F:4:11: topics.alerts: topic pricing.prices is also topics.prices: every topic must be different",
+		`F:5:16: topics.corrections: topic name "bad topic": character ' ' is not allowed`,
+		"--partitions: partitions: must be between 1 and 10000, got 0",
+		"rules: at least one rule file or directory is required",
+		"--horizon: horizon: must be positive, got 0s",
+		`F:6:14: log.level: "verbose" is not one of debug, info, warn, error`,
+		"$PROMOGUARD_BATCH_SIZE: batch.size: must be at least 1, got 0",
+		`F:7:19: sasl.mechanism "KERBEROS" is not supported`,
+		"F:8:16: tls.ca_file is set but tls.enable is false",
+	} {
+		w = strings.ReplaceAll(w, "F:", f+":")
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error\n%s\nwant a line containing\n%s", err, w)
+		}
+	}
+	if !strings.HasPrefix(err.Error(), "config: 11 problems:\n") {
+		t.Errorf("error does not start with the count: %q", err)
+	}
+}
+
+func TestConfigChannelPrefix(t *testing.T) {
+	clearConfigEnv(t)
+	_, err := loadRunConfig([]string{"--rules", "r", "--topics-channel-alerts", "--topics-channel-alerts-prefix", "pricing."})
+	if err == nil || !strings.Contains(err.Error(), "topics.prices: topic pricing.prices starts with topics.channel_alerts_prefix pricing.") {
+		t.Errorf("a prefix covering the input topics: %v", err)
+	}
+	c, err := loadRunConfig([]string{"--rules", "r", "--topics-channel-alerts", "--brokers", "k1:9092,k2:9092", "--group-id", "eu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ChannelAlertTopic("Amazon DE"); got != "pricing.alerts.Amazon_DE" {
+		t.Errorf("ChannelAlertTopic = %q", got)
+	}
+	if c.UseEmbedded() {
+		t.Error("brokers are configured")
+	}
+	specs := c.TopicSpecs()
+	var names []string
+	for _, s := range specs {
+		names = append(names, s.Name)
+		if s.Partitions != 6 || s.Compacted != (s.Name == "promoguard.state.eu") {
+			t.Errorf("spec %+v", s)
+		}
+	}
+	if want := "pricing.prices pricing.stock pricing.promotions pricing.alerts pricing.corrections pricing.deadletter promoguard.state.eu"; strings.Join(names, " ") != want {
+		t.Errorf("topics %q", names)
+	}
+	var _ []kafka.TopicSpec = specs
+}
+
+// TestConfigExample: examples/promoguard.yaml loads and validates, sets
+// every config key (it is the complete reference), and sets each to its
+// default but for the rules.
+func TestConfigExample(t *testing.T) {
+	clearConfigEnv(t)
+	const example = "../../examples/promoguard.yaml"
+	c, err := loadRunConfig([]string{"--config", example})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scratch runConfig
+	present, err := decodeConfig(data, &scratch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range configLeaves(reflect.ValueOf(&scratch).Elem(), "") {
+		if _, ok := present[l.key]; !ok {
+			t.Errorf("examples/promoguard.yaml does not show %s", l.key)
+		}
+	}
+	if want := filepath.Join(filepath.Dir(example), "rules"); !slices.Equal(c.Rules, []string{want}) {
+		t.Errorf("rules %q, want %q", c.Rules, want)
+	}
+	if _, err := os.Stat(c.Rules[0]); err != nil {
+		t.Errorf("the example's rules: %v", err)
+	}
+	d, err := loadRunConfig([]string{"--rules", c.Rules[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.where, d.where = nil, nil
+	c.Brokers = nil // [] in the file, nil by default: both mean none
+	c.Config = ""
+	if !reflect.DeepEqual(c, d) {
+		t.Errorf("the example's values differ from the defaults:\n%+v\n%+v", *c, *d)
+	}
+}
