@@ -104,10 +104,7 @@ func (c *runCmd) Run(e env) error {
 	}
 	m.InitRules(ids)
 
-	changelog := c.Topics.Changelog
-	if changelog == "" {
-		changelog = "promoguard.state." + c.GroupID
-	}
+	changelog := c.ChangelogTopic()
 	cfg := kafka.Config{
 		Brokers: brokers, Security: c.Security, Group: c.GroupID,
 		Topics: kafka.Topics{
@@ -124,6 +121,8 @@ func (c *runCmd) Run(e env) error {
 		BatchSize:    c.Batch.Size,
 		BatchTimeout: time.Duration(c.Batch.Timeout),
 		IdleAdvance:  time.Duration(c.Batch.MaxIdle),
+		Grace:        time.Duration(c.Batch.Grace),
+		MaxWait:      time.Duration(c.Batch.MaxWait),
 		Log:          log,
 		Observer:     metrics.Observer{M: m},
 	}

@@ -74,6 +74,12 @@ type Config struct {
 	// applies the events of the others out of timestamp order. Default
 	// 500 ms.
 	MaxWait time.Duration
+	// Grace is how long an event waits, once fetched, for events of the
+	// other inputs with earlier timestamps that were produced at about the
+	// same time but not fetched yet; an event is applied at once when
+	// every input has one queued. It costs that much latency when an
+	// input is idle. Default 20 ms.
+	Grace time.Duration
 	// SessionTimeout of the consumer group. Default 10 s.
 	SessionTimeout time.Duration
 	// ShutdownTimeout bounds the last batch's produce and commit on
@@ -127,6 +133,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxWait <= 0 {
 		c.MaxWait = 500 * time.Millisecond
+	}
+	if c.Grace <= 0 {
+		c.Grace = 20 * time.Millisecond
 	}
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = 10 * time.Second

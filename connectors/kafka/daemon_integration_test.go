@@ -25,16 +25,16 @@ func TestIntegrationDaemonLifecycle(t *testing.T) {
 func TestIntegrationTwoInstances(t *testing.T) {
 	b := kafkatest.Brokers(t)
 	env := newDTEnv(t, kafkatest.Addrs(b), kafkatest.Name(t, "two"), 4)
-	events := append(exampleEvents(t), sentinels(t, 4, "2026-12-01T09:00:00Z")...)
-	want := env.reference(events)
+	events := append(kafkatest.ExampleEvents(t, "../../examples/events/black-friday.ndjson"), kafkatest.Sentinels(4, "2026-12-01T09:00:00Z")...)
+	want := kafkatest.Reference(t, env.rs, events)
 	cfg := env.config()
 	env.setup(cfg)
-	col := env.collect(env.topics.Alerts, env.topics.Corrections)
+	col := kafkatest.Collect(t, env.brokers, env.topics.Alerts, env.topics.Corrections)
 	env.produce(events)
 	d1, stop1 := env.runDaemon(cfg)
 	time.Sleep(200 * time.Millisecond)
 	d2, stop2 := env.runDaemon(cfg)
-	got := col.waitFor(t, want, 90*time.Second)
+	got := col.WaitFor(t, want, 90*time.Second)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		p1, p2 := d1.Partitions(), d2.Partitions()
@@ -54,13 +54,10 @@ func TestIntegrationTwoInstances(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if extra := unexpected(got, want); len(extra) > 0 {
+	if extra := kafkatest.Unexpected(got, want); len(extra) > 0 {
 		t.Errorf("%d outputs the reference does not have: %v", len(extra), extra)
 	}
-	dups := 0
-	for _, n := range got {
-		dups += n - 1
-	}
+	dups := kafkatest.Duplicates(got)
 	t.Logf("%d outputs, %d duplicates (outputs of a batch produced before its changelog write was interrupted by the rebalance)", len(want), dups)
 	stop1()
 	stop2()

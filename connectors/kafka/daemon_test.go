@@ -1,15 +1,8 @@
 package kafka
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"os"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/connectors/kafka/kafkatest"
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -98,78 +91,6 @@ func (env *dtEnv) setup(cfg Config) {
 	}
 }
 
-// exampleEvents reads the example week, comments left out.
-func exampleEvents(t testing.TB) [][]byte {
-	t.Helper()
-	f, err := os.ReadFile("../../examples/events/black-friday.ndjson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(f))
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		evs = append(evs, []byte(l))
-	}
-	return evs
-}
-
-// sentinels are price events at ts, one on a sku of each partition, so
-// that every partition's watermark reaches ts: timers fire where the
-// partition's event time passes them.
-func sentinels(t testing.TB, parts int, ts string) [][]byte {
-	var out [][]byte
-	seen := map[int]bool{}
-	for i := 0; len(seen) < parts && i < 1000; i++ {
-		sku := fmt.Sprintf("sentinel-%d", i)
-		p := partitionOf(sku, parts)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		out = append(out, []byte(fmt.Sprintf(`{"type":"price","sku":%q,"channel":"web","price":10,"currency":"EUR","ts":%q}`, sku, ts)))
-	}
-	return out
-}
-
-// reference runs events through the engine as replay does and returns the
-// ids of its outputs.
-func (env *dtEnv) reference(events [][]byte) map[string]engine.Output {
-	env.t.Helper()
-	e := engine.New(env.rs, engine.Options{})
-	seq := engine.NewSequencer(e)
-	var outs []engine.Output
-	for _, l := range events {
-		ev, err := engine.Decode(l, engine.DecodeOptions{})
-		if err != nil {
-			outs = append(outs, engine.NewDeadLetter(err, l, "ref"))
-			continue
-		}
-		outs = seq.Push(ev, outs)
-	}
-	outs = seq.Finish(outs)
-	ids := map[string]engine.Output{}
-	for _, o := range outs {
-		if o.DeadLetter == nil {
-			ids[outID(o)] = o
-		}
-	}
-	return ids
-}
-
-func outID(o engine.Output) string {
-	switch {
-	case o.Alert != nil:
-		return o.Alert.ID
-	case o.Correction != nil:
-		return o.Correction.ID
-	}
-	return ""
-}
-
 // produce writes events to their topics keyed as the daemon expects.
 func (env *dtEnv) produce(events [][]byte) {
 	t := env.t
@@ -200,124 +121,6 @@ func (env *dtEnv) produce(events [][]byte) {
 	}
 }
 
-// collector reads output topics from the start, from every partition.
-type collector struct {
-	mu   sync.Mutex
-	msgs []kafka.Message
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-}
-
-func (env *dtEnv) collect(topics ...string) *collector {
-	t := env.t
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &collector{stop: cancel}
-	t.Cleanup(func() { cancel(); c.wg.Wait() })
-	for _, topic := range topics {
-		n, err := waitPartitions(ctx, env.brokers, topic)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for p := range n {
-			r := kafka.NewReader(kafka.ReaderConfig{Brokers: env.brokers, Topic: topic, Partition: p, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
-			c.wg.Add(1)
-			go func() {
-				defer c.wg.Done()
-				defer r.Close()
-				for {
-					m, err := r.FetchMessage(ctx)
-					if err != nil {
-						return
-					}
-					c.mu.Lock()
-					c.msgs = append(c.msgs, m)
-					c.mu.Unlock()
-				}
-			}()
-		}
-	}
-	return c
-}
-
-func waitPartitions(ctx context.Context, brokers []string, topic string) (int, error) {
-	for {
-		n, err := Partitions(ctx, brokers, Security{}, topic)
-		if err == nil && n > 0 {
-			return n, nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("topic %s: %v", topic, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// ids returns the ids of the outputs collected so far, and how many
-// records carried each.
-func (c *collector) ids(t testing.TB) map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ids := map[string]int{}
-	for _, m := range c.msgs {
-		var o engine.Output
-		if err := json.Unmarshal(m.Value, &o); err != nil {
-			t.Fatalf("output %s: %v", m.Value, err)
-		}
-		if id := outID(o); id != "" {
-			ids[id]++
-		}
-	}
-	return ids
-}
-
-func (c *collector) messages() []kafka.Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.msgs)
-}
-
-// waitFor waits until every id of want was collected.
-func (c *collector) waitFor(t testing.TB, want map[string]engine.Output, timeout time.Duration) map[string]int {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := c.ids(t)
-		var missing []string
-		for id, o := range want {
-			if got[id] == 0 {
-				b, _ := json.Marshal(o)
-				missing = append(missing, string(b))
-			}
-		}
-		if len(missing) == 0 {
-			return got
-		}
-		if time.Now().After(deadline) {
-			sort.Strings(missing)
-			n := len(missing)
-			if len(missing) > 5 {
-				missing = append(missing[:5], "…")
-			}
-			t.Fatalf("%d of %d expected outputs missing after %v (%d distinct collected), e.g.:\n%s", n, len(want), timeout, len(got), strings.Join(missing, "\n"))
-			_ = n
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// unexpected lists collected ids the reference does not have.
-func unexpected(got map[string]int, want map[string]engine.Output) []string {
-	var out []string
-	for id := range got {
-		if _, ok := want[id]; !ok {
-			out = append(out, id)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestDaemonEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a broker")
@@ -335,21 +138,21 @@ func TestDaemonEmbedded(t *testing.T) {
 //  3. live: events produced while it runs are followed.
 func testDaemonLifecycle(t *testing.T, brokers []string, prefix string) {
 	env := newDTEnv(t, brokers, prefix, 3)
-	events := exampleEvents(t)
+	events := kafkatest.ExampleEvents(t, "../../examples/events/black-friday.ndjson")
 	half := len(events) / 2
 	bad := [][]byte{[]byte(`{"type":"price","sku":"x"`), []byte(`{"type":"price","sku":"x","channel":"web","price":-1,"currency":"EUR","ts":"2026-11-23T08:00:00Z"}`)}
 	cfg := env.config()
 	env.setup(cfg)
-	col := env.collect(env.topics.Alerts, env.topics.Corrections, env.topics.DeadLetter)
+	col := kafkatest.Collect(t, env.brokers, env.topics.Alerts, env.topics.Corrections, env.topics.DeadLetter)
 
 	// 1
 	env.produce(events[:half])
 	env.produce(bad)
-	want1 := env.reference(events[:half])
+	want1 := kafkatest.Reference(t, env.rs, events[:half])
 	d, stop := env.runDaemon(cfg)
-	got := col.waitFor(t, want1, 30*time.Second)
+	got := col.WaitFor(t, want1, 30*time.Second)
 	waitReady(t, d, 10*time.Second)
-	if extra := unexpected(got, want1); len(extra) > 0 {
+	if extra := kafkatest.Unexpected(got, want1); len(extra) > 0 {
 		t.Errorf("phase 1: %d outputs the reference does not have: %v", len(extra), extra)
 	}
 	for id, n := range got {
@@ -358,7 +161,7 @@ func testDaemonLifecycle(t *testing.T, brokers []string, prefix string) {
 		}
 	}
 	var dead []kafka.Message
-	for _, m := range col.messages() {
+	for _, m := range col.Messages() {
 		if m.Topic == env.topics.DeadLetter {
 			dead = append(dead, m)
 		}
@@ -378,30 +181,30 @@ func testDaemonLifecycle(t *testing.T, brokers []string, prefix string) {
 	stop()
 
 	// 2
-	before := len(col.messages())
+	before := len(col.Messages())
 	env.produce(events[half:])
-	all := append(slices.Clone(events), sentinels(t, 3, "2026-12-01T09:00:00Z")...)
+	all := append(slices.Clone(events), kafkatest.Sentinels(3, "2026-12-01T09:00:00Z")...)
 	env.produce(all[len(events):])
-	want2 := env.reference(all)
+	want2 := kafkatest.Reference(t, env.rs, all)
 	if len(want2) < 50 {
 		t.Fatalf("the reference has %d outputs: the test would show little", len(want2))
 	}
 	d2, stop2 := env.runDaemon(cfg)
-	got = col.waitFor(t, want2, 30*time.Second)
+	got = col.WaitFor(t, want2, 30*time.Second)
 	waitReady(t, d2, 10*time.Second)
-	if extra := unexpected(got, want2); len(extra) > 0 {
+	if extra := kafkatest.Unexpected(got, want2); len(extra) > 0 {
 		t.Errorf("phase 2: %d outputs the reference does not have: %v", len(extra), extra)
 	}
-	if len(col.messages()) == before {
+	if len(col.Messages()) == before {
 		t.Fatal("phase 2 produced nothing")
 	}
 
 	// 3
-	live := sentinels(t, 3, "2026-12-03T00:00:00Z")
-	want3 := env.reference(append(slices.Clone(all), live...))
+	live := kafkatest.Sentinels(3, "2026-12-03T00:00:00Z")
+	want3 := kafkatest.Reference(t, env.rs, append(slices.Clone(all), live...))
 	env.produce(live)
-	got = col.waitFor(t, want3, 30*time.Second)
-	if extra := unexpected(got, want3); len(extra) > 0 {
+	got = col.WaitFor(t, want3, 30*time.Second)
+	if extra := kafkatest.Unexpected(got, want3); len(extra) > 0 {
 		t.Errorf("phase 3: %d outputs the reference does not have: %v", len(extra), extra)
 	}
 	stop2()

@@ -173,7 +173,7 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 	if err := w.openSources(stop, meta, in); err != nil {
 		return err
 	}
-	tick := time.NewTicker(w.d.cfg.BatchTimeout)
+	tick := time.NewTicker(min(w.d.cfg.BatchTimeout, w.d.cfg.Grace))
 	defer tick.Stop()
 	lagTick := time.NewTicker(5 * time.Second)
 	defer lagTick.Stop()
@@ -421,18 +421,21 @@ func topicAccepts(t Topics, topic string, typ rules.EventType) bool {
 }
 
 // release applies the queued events in timestamp order across the sources
-// as far as that order is known: while a source that has not caught up
-// has nothing queued, the others wait for it (up to MaxWait). Bad input
-// is taken at once.
+// as far as that order is known: when every source has an event queued,
+// the earliest goes; while a source that has not caught up has nothing
+// queued, the others wait for it (up to MaxWait); while a caught-up source
+// has nothing queued, an event waits Grace from its fetch for one produced
+// alongside it. Bad input is taken at once.
 func (w *worker) release(final bool) {
 	now := w.d.cfg.Now()
 	for {
 		var best *source
-		waiting := false
+		lagging, empty := false, false
 		for _, s := range w.srcs {
 			if len(s.queue) == 0 {
+				empty = true
 				if !s.caughtUp {
-					waiting = true
+					lagging = true
 				}
 				continue
 			}
@@ -444,11 +447,15 @@ func (w *worker) release(final bool) {
 			w.blockedSince = time.Time{}
 			return
 		}
-		if waiting && best.queue[0].ev != nil && !final {
-			if w.blockedSince.IsZero() {
-				w.blockedSince = now
-			}
-			if now.Sub(w.blockedSince) < w.d.cfg.MaxWait {
+		if empty && best.queue[0].ev != nil && !final {
+			if lagging {
+				if w.blockedSince.IsZero() {
+					w.blockedSince = now
+				}
+				if now.Sub(w.blockedSince) < w.d.cfg.MaxWait {
+					return
+				}
+			} else if now.Sub(best.queue[0].wall) < w.d.cfg.Grace {
 				return
 			}
 		}
@@ -456,6 +463,7 @@ func (w *worker) release(final bool) {
 		best.queue[0] = item{}
 		best.queue = best.queue[1:]
 		best.next = it.msg.Offset + 1
+		w.blockedSince = time.Time{}
 		w.apply(best, it)
 	}
 }
