@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/promoguard/promoguard/connectors/kafka/kafkatest"
+	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -223,4 +224,52 @@ func waitReady(t testing.TB, d *Daemon, timeout time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// With channel_alerts on, each alert also goes to its channel's topic, and
+// /explain's data comes from the partition that holds the sku.
+func TestDaemonChannelAlertsAndExplain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a broker")
+	}
+	env := newDTEnv(t, startEmbedded(t), "ch", 3)
+	events := append(kafkatest.ExampleEvents(t, "../../examples/events/black-friday.ndjson"), kafkatest.Sentinels(3, "2026-12-01T09:00:00Z")...)
+	want := kafkatest.Reference(t, env.rs, events)
+	cfg := env.config()
+	cfg.Topics.ChannelAlerts = true
+	env.setup(cfg)
+	env.produce(events)
+	d, stop := env.runDaemon(cfg)
+	col := kafkatest.Collect(t, env.brokers, env.topics.Alerts, env.topics.Corrections)
+	col.WaitFor(t, want, 30*time.Second)
+	for _, ch := range []string{"web", "amazon", "ebay"} {
+		wantCh := map[string]engine.Output{}
+		for id, o := range want {
+			if o.Alert != nil && o.Alert.Channel == ch {
+				wantCh[id] = o
+			}
+		}
+		if len(wantCh) == 0 {
+			t.Fatalf("no %s alert in the reference", ch)
+		}
+		topic := ChannelTopic(env.topics.ChannelAlertPrefix, ch)
+		got := kafkatest.Collect(t, env.brokers, topic).WaitFor(t, wantCh, 30*time.Second)
+		if extra := kafkatest.Unexpected(got, wantCh); len(extra) > 0 {
+			t.Errorf("topic %s has %d records of other channels", topic, len(extra))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, ok := d.Explain(ctx, "tv-55-oled", "web")
+	if !ok {
+		t.Fatal("no explanation of tv-55-oled on web")
+	}
+	x := v.(engine.Explanation)
+	if len(x.Segments) == 0 || len(x.Segments[0].Rules) == 0 || len(x.Segments[0].Facts) == 0 {
+		t.Errorf("explanation without segments, rules or facts: %+v", x)
+	}
+	if _, ok := d.Explain(ctx, "no-such-sku", "web"); ok {
+		t.Error("an unknown sku was explained")
+	}
+	stop()
 }

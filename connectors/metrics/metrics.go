@@ -197,6 +197,9 @@ func (m *Metrics) AddStats(prev, cur engine.Stats) {
 		if d := delta(p.Resolved, c.Resolved); d > 0 {
 			m.Alerts.WithLabelValues(id, StateResolved).Add(float64(d))
 		}
+		if d := delta(p.Nanos, c.Nanos); d > 0 {
+			m.RuleEvaluationSeconds.WithLabelValues(id).Add(float64(d) / 1e9)
+		}
 	}
 	for state, n := range cur.Corrections {
 		if d := delta(prev.Corrections[state], n); d > 0 {
