@@ -103,11 +103,12 @@ type logConfig struct {
 }
 
 type batchConfig struct {
-	Size    int            `name:"size" env:"SIZE" default:"1000" placeholder:"N" yaml:"size" help:"Most records of a partition evaluated before their outputs are produced and their offsets committed."`
-	Timeout configDuration `name:"timeout" env:"TIMEOUT" default:"50ms" placeholder:"DUR" yaml:"timeout" help:"Longest wait to fill a batch before it is processed."`
-	MaxIdle configDuration `name:"max-idle" env:"MAX_IDLE" default:"30s" placeholder:"DUR" yaml:"max_idle" help:"After this long without records, a partition's watermark follows the wall clock, so that timers still fire. 0s disables it: outputs then depend only on the input, exactly as replay gives them."`
-	Grace   configDuration `name:"grace" env:"GRACE" default:"20ms" placeholder:"DUR" yaml:"grace" help:"How long a fetched event waits for events of the other input topics with earlier timestamps produced alongside it, so that the topics are merged in timestamp order."`
-	MaxWait configDuration `name:"max-wait" env:"MAX_WAIT" default:"500ms" placeholder:"DUR" yaml:"max_wait" help:"How long a partition waits for an input topic that is behind before applying the others' events out of timestamp order."`
+	Size       int            `name:"size" env:"SIZE" default:"1000" placeholder:"N" yaml:"size" help:"Most records of a partition evaluated before their outputs are produced and their offsets committed."`
+	Timeout    configDuration `name:"timeout" env:"TIMEOUT" default:"50ms" placeholder:"DUR" yaml:"timeout" help:"Longest wait to fill a batch before it is processed."`
+	MaxIdle    configDuration `name:"max-idle" env:"MAX_IDLE" default:"30s" placeholder:"DUR" yaml:"max_idle" help:"After this long without records, a partition's watermark follows the wall clock, so that timers still fire. 0s disables it: outputs then depend only on the input, exactly as replay gives them."`
+	Grace      configDuration `name:"grace" env:"GRACE" default:"20ms" placeholder:"DUR" yaml:"grace" help:"How long a fetched event waits for events of the other input topics with earlier timestamps produced alongside it, so that the topics are merged in timestamp order."`
+	Checkpoint configDuration `name:"checkpoint-interval" env:"CHECKPOINT_INTERVAL" default:"1s" placeholder:"DUR" yaml:"checkpoint_interval" help:"How often a partition writes its changed state and input offsets to the changelog; after a crash the input since is read again and its outputs come again, with the same ids."`
+	MaxWait    configDuration `name:"max-wait" env:"MAX_WAIT" default:"500ms" placeholder:"DUR" yaml:"max_wait" help:"How long a partition waits for an input topic that is behind before applying the others' events out of timestamp order."`
 }
 
 // runConfigHelp explains the configuration sources, for the run command's
@@ -634,6 +635,9 @@ func (c *runConfig) Validate() error {
 	}
 	if c.Batch.MaxIdle < 0 {
 		bad("batch.max_idle", "must not be negative, got %s", c.Batch.MaxIdle)
+	}
+	if c.Batch.Checkpoint <= 0 {
+		bad("batch.checkpoint_interval", "must be positive, got %s", c.Batch.Checkpoint)
 	}
 	if c.Batch.Grace < 0 {
 		bad("batch.grace", "must not be negative, got %s", c.Batch.Grace)

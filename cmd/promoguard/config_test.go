@@ -53,7 +53,8 @@ func TestConfigDefaults(t *testing.T) {
 		HTTP: httpConfig{Addr: "127.0.0.1:9464"},
 		Log:  logConfig{Level: "info", Format: "json"},
 		Batch: batchConfig{Size: 1000, Timeout: configDuration(50 * time.Millisecond), MaxIdle: configDuration(30 * time.Second),
-			Grace: configDuration(20 * time.Millisecond), MaxWait: configDuration(500 * time.Millisecond)},
+			Grace: configDuration(20 * time.Millisecond), MaxWait: configDuration(500 * time.Millisecond),
+			Checkpoint: configDuration(time.Second)},
 	}
 	c.where = nil
 	if !reflect.DeepEqual(*c, want) {

@@ -118,14 +118,15 @@ func (c *runCmd) Run(e env) error {
 			OnRuleError: ruleErrorLogger(log),
 			RuleClock:   monotonicNanos(),
 		},
-		Decode:       engine.DecodeOptions{MaxSkew: time.Duration(c.MaxSkew)},
-		BatchSize:    c.Batch.Size,
-		BatchTimeout: time.Duration(c.Batch.Timeout),
-		IdleAdvance:  time.Duration(c.Batch.MaxIdle),
-		Grace:        time.Duration(c.Batch.Grace),
-		MaxWait:      time.Duration(c.Batch.MaxWait),
-		Log:          log,
-		Observer:     metrics.Observer{M: m},
+		Decode:             engine.DecodeOptions{MaxSkew: time.Duration(c.MaxSkew)},
+		BatchSize:          c.Batch.Size,
+		BatchTimeout:       time.Duration(c.Batch.Timeout),
+		IdleAdvance:        time.Duration(c.Batch.MaxIdle),
+		Grace:              time.Duration(c.Batch.Grace),
+		MaxWait:            time.Duration(c.Batch.MaxWait),
+		CheckpointInterval: time.Duration(c.Batch.Checkpoint),
+		Log:                log,
+		Observer:           metrics.Observer{M: m},
 	}
 	format := c.PrintOutputs
 	if c.Demo && format == "" {

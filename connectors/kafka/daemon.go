@@ -80,6 +80,11 @@ type Config struct {
 	// every input has one queued. It costs that much latency when an
 	// input is idle. Default 20 ms.
 	Grace time.Duration
+	// CheckpointInterval is how often a partition writes its changed state
+	// and input offsets to the changelog (outputs are produced every
+	// batch). After a crash the input since the last checkpoint is read
+	// again and its outputs come again, with the same ids. Default 1 s.
+	CheckpointInterval time.Duration
 	// SessionTimeout of the consumer group. Default 10 s.
 	SessionTimeout time.Duration
 	// ShutdownTimeout bounds the last batch's produce and commit on
@@ -136,6 +141,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Grace <= 0 {
 		c.Grace = 20 * time.Millisecond
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = time.Second
 	}
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = 10 * time.Second
@@ -296,8 +304,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.changelog = &kafka.Writer{
 		Addr: kafka.TCP(d.cfg.Brokers...), Transport: d.tr, Balancer: samePartition{},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1 << 20,
-		BatchBytes: 900 << 10, MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
+		// kafka-go allocates BatchSize messages for every batch: keep it
+		// near what a batch of events changes
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000,
+		MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
 		Compression: kafka.Snappy,
 	}
 	defer d.out.Close()

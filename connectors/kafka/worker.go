@@ -36,16 +36,17 @@ type worker struct {
 	caughtUp atomic.Bool
 
 	// the batch in progress
-	outs         []engine.Output
-	dead         []kafka.Message
-	applied      int
-	batchStart   time.Time
-	oldestWall   time.Time // when the oldest event of the batch was fetched
-	blockedSince time.Time
-	stats        engine.Stats
-	lastEvent    time.Time // wall time of the last event applied
-	lastAdvance  time.Time
-	advanced     bool // the watermark moved without an event: commit
+	outs           []engine.Output
+	dead           []kafka.Message
+	applied        int
+	batchStart     time.Time
+	oldestWall     time.Time // when the oldest event of the batch was fetched
+	blockedSince   time.Time
+	stats          engine.Stats
+	lastEvent      time.Time // wall time of the last event applied
+	lastAdvance    time.Time
+	lastCheckpoint time.Time
+	advanced       bool // the watermark moved without an event: commit
 }
 
 // source is one input partition of a worker.
@@ -208,7 +209,7 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 			// the last batch: what was applied is produced and committed
 			w.release(true)
 			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), w.d.cfg.ShutdownTimeout)
-			err := w.commit(sctx)
+			err := w.commit(sctx, true)
 			scancel()
 			if err != nil {
 				w.log.Warn().Err(err).Msg("last batch not committed: it is read again after restart")
@@ -219,8 +220,8 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 		w.updateCaughtUp()
 		now := w.d.cfg.Now()
 		if w.applied >= w.d.cfg.BatchSize || pendingReload || w.advanced ||
-			((w.applied > 0 || len(w.dead) > 0 || len(w.outs) > 0) && (len(in) == 0 || now.Sub(w.batchStart) >= w.d.cfg.BatchTimeout)) {
-			if err := w.commit(stop); err != nil {
+			((w.applied > 0 || len(w.dead) > 0 || len(w.outs) > 0) && ((len(in) == 0 && w.inputsCaughtUp()) || now.Sub(w.batchStart) >= w.d.cfg.BatchTimeout)) {
+			if err := w.commit(stop, false); err != nil {
 				if stop.Err() != nil {
 					continue // handled at stop.Done
 				}
@@ -540,6 +541,18 @@ func (w *worker) idleAdvance() {
 	}
 }
 
+// inputsCaughtUp reports whether every input's last fetch reached its end:
+// a batch then ends at once, for latency; while inputs lag, it fills up to
+// BatchSize or BatchTimeout, for throughput.
+func (w *worker) inputsCaughtUp() bool {
+	for _, s := range w.srcs {
+		if !s.caughtUp {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *worker) updateCaughtUp() {
 	if w.caughtUp.Load() {
 		return
@@ -562,7 +575,7 @@ func (w *worker) reportLag() {
 // commit ends a batch: outputs produced and acknowledged, then the
 // changelog, then the input offsets (DESIGN §8). A failure leaves the
 // batch's outputs pending: they are produced again with the next try.
-func (w *worker) commit(ctx context.Context) error {
+func (w *worker) commit(ctx context.Context, final bool) error {
 	w.outs = w.seq.Flush(w.outs)
 	msgs, err := w.encode()
 	if err != nil {
@@ -585,6 +598,28 @@ func (w *worker) commit(ctx context.Context) error {
 	}
 	w.outs, w.dead = w.outs[:0], w.dead[:0]
 
+	// the state is checkpointed at most every CheckpointInterval (and at
+	// the end): a crash re-reads at most that much input, whose outputs
+	// come again with the same ids
+	if now := w.d.cfg.Now(); final || now.Sub(w.lastCheckpoint) >= w.d.cfg.CheckpointInterval {
+		if err := w.checkpoint(ctx); err != nil {
+			return err
+		}
+		w.lastCheckpoint = now
+	}
+	st := w.eng.Stats()
+	w.d.cfg.Observer.EngineStats(w.stats, st)
+	w.stats = st
+	w.d.cfg.Observer.Batch(w.d.cfg.Now().Sub(w.batchStart))
+	w.applied = 0
+	w.oldestWall = time.Time{}
+	return nil
+}
+
+// checkpoint writes the changed state and the input offsets to the
+// changelog, then commits the offsets to the group (DESIGN §8: outputs
+// acknowledged, then the changelog, then the offsets).
+func (w *worker) checkpoint(ctx context.Context) error {
 	meta := checkpointMeta{Offsets: map[string]int64{}}
 	for _, s := range w.srcs {
 		meta.Offsets[tpKey(s.topic, s.partition)] = s.next
@@ -602,7 +637,8 @@ func (w *worker) commit(ctx context.Context) error {
 		return fmt.Errorf("write changelog: %w", err)
 	}
 	w.d.cfg.Observer.Changelog(len(cl))
-
+	// the checkpoint holds the offsets that count; the group's are for lag
+	// monitoring and tools
 	t := w.d.cfg.Topics
 	offs := map[string]map[int]int64{}
 	for _, s := range w.srcs {
@@ -611,18 +647,10 @@ func (w *worker) commit(ctx context.Context) error {
 		}
 	}
 	if err := w.gen.CommitOffsets(offs); err != nil {
-		// the changelog holds the offsets that count; the group's are for
-		// lag monitoring and tools
 		w.log.Debug().Err(err).Msg("commit offsets")
 	} else {
 		w.d.cfg.Observer.Commit()
 	}
-	st := w.eng.Stats()
-	w.d.cfg.Observer.EngineStats(w.stats, st)
-	w.stats = st
-	w.d.cfg.Observer.Batch(w.d.cfg.Now().Sub(w.batchStart))
-	w.applied = 0
-	w.oldestWall = time.Time{}
 	return nil
 }
 
