@@ -347,7 +347,8 @@ var (
 )
 
 // boundPatcher runs after type checking: it replaces string + and join()
-// with functions that bound the length of what they build (MaxString). The
+// with functions that bound the length of what they build (MaxString), and
+// keys() with one that lists a map's keys in sorted order. The
 // compiler calls a registered function without needing its type, so the
 // checked tree needs no second pass.
 type boundPatcher struct{}
@@ -363,11 +364,18 @@ func (boundPatcher) Visit(n *ast.Node) {
 		call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnConcatName}, Arguments: []ast.Node{x.Left, x.Right}}
 		call.SetType(x.Type())
 	case *ast.BuiltinNode:
-		if x.Name != "join" {
+		switch x.Name {
+		case "join":
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnJoinName}, Arguments: x.Arguments}
+			call.SetType(stringType)
+		case "keys":
+			// expr's keys() lists a map in Go's random order: a message
+			// naming them would differ between two runs of the same input
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnKeysName}, Arguments: x.Arguments}
+			call.SetType(x.Type())
+		default:
 			return
 		}
-		call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnJoinName}, Arguments: x.Arguments}
-		call.SetType(stringType)
 	default:
 		return
 	}

@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +134,31 @@ const MaxString = 64 << 10
 const (
 	fnConcatName = "__concat"
 	fnJoinName   = "__join"
+	fnKeysName   = "__keys"
 )
+
+// fnKeys is expr's keys() in sorted order, so that whatever a rule builds
+// from a map's keys is the same on every run.
+func fnKeys(args ...any) (any, error) {
+	v := reflect.ValueOf(args[0])
+	if v.Kind() != reflect.Map {
+		return nil, fmt.Errorf("keys: %T is not a map", args[0])
+	}
+	ks := v.MapKeys()
+	out := make([]any, len(ks))
+	for i, k := range ks {
+		out[i] = k.Interface()
+	}
+	slices.SortFunc(out, func(a, b any) int {
+		as, aok := a.(string)
+		bs, bok := b.(string)
+		if aok && bok {
+			return strings.Compare(as, bs)
+		}
+		return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+	})
+	return out, nil
+}
 
 // fnConcat is + with both operands strings, or operands whose type is only
 // known at run time (then any other pair is added as expr would).
@@ -189,7 +215,7 @@ func functionOptions() []expr.Option {
 	for _, name := range exprBuiltinsDisabled {
 		opts = append(opts, expr.DisableBuiltin(name))
 	}
-	opts = append(opts, expr.Function(fnConcatName, fnConcat), expr.Function(fnJoinName, fnJoin))
+	opts = append(opts, expr.Function(fnConcatName, fnConcat), expr.Function(fnJoinName, fnJoin), expr.Function(fnKeysName, fnKeys))
 	return opts
 }
 

@@ -726,3 +726,24 @@ func TestFuncDisabledBuiltins(t *testing.T) {
 		})
 	}
 }
+
+// keys() lists a map's keys sorted: expr's own lists them in Go's random
+// map order, and a message naming them would differ between two runs.
+func TestKeysSorted(t *testing.T) {
+	r, err := loadFuncRule(t, funcIfField("calendar", `join(keys(channels), ",") == "a,b,c,d,e,f,g,h" && keys(channels)[0] == "a"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := funcFacts()
+	f.Channels = map[string]ChannelFacts{}
+	for _, k := range []string{"h", "c", "a", "f", "b", "e", "g", "d"} {
+		f.Channels[k] = ChannelFacts{}
+	}
+	v := NewVM()
+	for range 20 {
+		ok, err := r.If.Bool(v, any(f))
+		if err != nil || !ok {
+			t.Fatalf("keys not sorted: %v %v", ok, err)
+		}
+	}
+}
