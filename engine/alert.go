@@ -118,11 +118,12 @@ func (e *Engine) alertRecord(st *alertState, c *alertCtx) *Alert {
 	case c.message != "" || r.If == nil:
 		a.Message, a.Values = c.message, c.values
 	default:
-		if f, ok := c.env.(rules.Facts); ok {
+		env := e.envOf(c)
+		if f, ok := env.(rules.Facts); ok {
 			a.Values = values(&f, r.If.Paths)
 		}
 		if r.Message != nil {
-			msg, err := r.Message.Render(e.vm, c.env)
+			msg, err := r.Message.Render(e.vm, env)
 			if err != nil {
 				e.ruleError(r, c, err)
 			}
@@ -170,7 +171,10 @@ func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, ou
 func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
 	r := ruleCurrencyMismatch
 	k := akey{rule: "promoguard/currency_mismatch", channel: c.name, seg: segNum(ac.segKey)}
-	st := s.alerts[k]
+	var st *alertState
+	if !ac.noAlerts {
+		st = s.alerts[k]
+	}
 	mis := c.res.mismatch
 	if st == nil && len(mis) == 0 {
 		return out
@@ -208,7 +212,10 @@ type corrState struct {
 // the bounds its fired rules set, and emits a correction when it changes.
 func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []Output) []Output {
 	ck := akey{channel: c.name, seg: segNum(seg.key)}
-	cs := s.corrections[ck]
+	var cs *corrState
+	if len(s.corrections) > 0 {
+		cs = s.corrections[ck]
+	}
 	eff := c.res.effective
 	hasFloor, hasCeiling := !math.IsNaN(b.floor), !math.IsNaN(b.ceiling)
 	scale, incr := e.minorUnit(c.rec.currency)
@@ -221,7 +228,11 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 
 	// the built-in unsatisfiable alert
 	uk := akey{rule: "promoguard/unsatisfiable", channel: c.name, seg: segNum(seg.key)}
-	if st := s.alerts[uk]; st != nil || unsat {
+	var ust *alertState
+	if !ac.noAlerts {
+		ust = s.alerts[uk]
+	}
+	if st := ust; st != nil || unsat {
 		uc := *ac
 		if unsat {
 			why := "is above"

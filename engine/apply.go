@@ -35,8 +35,10 @@ func (e *Engine) applyPrice(ev *Event, out []Output) []Output {
 		}
 	}
 	e.stats.Events++
-	s = e.sku(p.SKU)
-	ch := s.channel(p.Channel)
+	if s == nil {
+		s = e.sku(p.SKU)
+	}
+	ch := s.channel(intern(p.Channel))
 	ch.ts = ev.TS
 	trig := trigger{typ: "price", ts: ev.TS, on: 1 << rules.EventPrice, vanish: ReasonSuperseded}
 	if p.Delisted {
@@ -47,35 +49,41 @@ func (e *Engine) applyPrice(ev *Event, out []Output) []Output {
 	ch.delisted = false
 	rec := &priceRec{
 		ts: ev.TS, validFrom: p.ValidFrom, price: p.Price, list: p.ListPrice, cost: p.Cost, mapPrice: p.MapPrice,
-		currency: p.Currency, region: p.Region, category: p.Category, brand: p.Brand, seller: p.Seller,
+		currency: intern(p.Currency), region: intern(p.Region), category: intern(p.Category), brand: intern(p.Brand),
+		seller: intern(p.Seller),
 	}
 	if !p.ValidFrom.IsZero() && p.ValidFrom.After(e.wm) {
 		ch.schedule(rec)
 	} else {
 		ch.setCurrent(rec, e.wm)
 	}
-	e.setAttrs(s, p.Category, p.Brand)
+	e.setAttrs(s, rec.category, rec.brand)
 	return e.evalSKU(s, trig, out)
 }
 
 func (e *Engine) applyStock(ev *Event, out []Output) []Output {
 	st := ev.Stock
-	if s := e.skus[st.SKU]; s != nil {
+	s := e.skus[st.SKU]
+	if s != nil {
 		if w := s.stock[st.Warehouse]; w != nil && ev.TS.Before(w.ts) {
 			e.stats.Late++
 			return out
 		}
 	}
 	e.stats.Events++
-	s := e.sku(st.SKU)
+	if s == nil {
+		s = e.sku(st.SKU)
+	}
 	w := s.stock[st.Warehouse]
 	if w == nil {
 		w = &warehouse{}
-		s.stock[st.Warehouse] = w
-		i, _ := slices.BinarySearch(s.warehouses, st.Warehouse)
-		s.warehouses = slices.Insert(s.warehouses, i, st.Warehouse)
+		name := intern(st.Warehouse)
+		s.stock[name] = w
+		i, _ := slices.BinarySearch(s.warehouses, name)
+		s.warehouses = slices.Insert(s.warehouses, i, name)
 	}
 	*w = warehouse{ts: ev.TS, onHand: st.OnHand, reserved: st.Reserved, inbound: st.Inbound, vel: st.DailyVelocity}
+	s.stockChanged = true
 	return e.evalSKU(s, trigger{typ: "stock", ts: ev.TS, on: 1 << rules.EventStock, vanish: ReasonSuperseded}, out)
 }
 
@@ -216,8 +224,10 @@ func (e *Engine) unindexPromo(p *promoState) {
 
 // covering lists the promotions that cover s and have not ended, in
 // canonical order.
-func (e *Engine) covering(s *skuState) []*promoState {
-	var out []*promoState
+func (e *Engine) covering(s *skuState) []*promoState { return e.coveringInto(nil, s) }
+
+// coveringInto is covering appending to out.
+func (e *Engine) coveringInto(out []*promoState, s *skuState) []*promoState {
 	add := func(m map[string]*promoState) {
 		for _, p := range m {
 			if p.ev.End.After(e.wm) && p.covers(s.id, s.category, s.brand) {

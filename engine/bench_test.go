@@ -108,3 +108,123 @@ func BenchmarkApply(b *testing.B) {
 	b.ReportMetric(float64(outputs)/float64(b.N), "outputs/event")
 	b.ReportMetric(float64(e.Stats().Evaluations-before)/float64(b.N), "rules/event")
 }
+
+// benchEngine is an engine with the example pack that has applied the
+// bench world's catalog and its first updates, and a sku of it with
+// promotions (so several segments).
+func benchEngine(b *testing.B) (*Engine, *skuState) {
+	b.Helper()
+	rs, err := rules.Load([]string{"../examples/rules"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := newBenchWorld(1000, 2000)
+	e := New(rs, Options{})
+	var out []Output
+	for _, ev := range append(w.setup, w.stream...) {
+		out = e.Apply(ev, out[:0])
+	}
+	s := e.skus["sku-000001"] // acme, audio: two promotions, four segments
+	if s == nil {
+		b.Fatal("no sku-000001")
+	}
+	return e, s
+}
+
+// BenchmarkFacts measures building the contexts of one sku (every channel
+// in every calendar segment: price in effect, active promotions, stacking,
+// what changed since the memo) and the facts of each. One op is one sku;
+// contexts/op says how many contexts that is.
+func BenchmarkFacts(b *testing.B) {
+	e, s := benchEngine(b)
+	promos := e.covering(s)
+	segs, _, _ := e.segments(s, promos)
+	n := 0
+	f := new(rules.Facts)
+	b.ReportAllocs()
+	for b.Loop() {
+		all := e.contexts(s, segs, promos)
+		for i, ctxs := range all {
+			chl := segChannels{ctxs: ctxs}
+			for ci := range ctxs {
+				var chmap map[string]rules.ChannelFacts
+				if e.reads.Has(factChannels) {
+					chmap = chl.get(e)
+				}
+				e.factsInto(f, s, &ctxs[ci], segs[i], chmap, trigger{typ: "price", ts: e.wm})
+				n++
+			}
+		}
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "contexts/op")
+}
+
+// BenchmarkEvaluate measures running every calendar rule of the example
+// pack on one context's facts, boxed once as the engine does: one op is
+// one rule.
+func BenchmarkEvaluate(b *testing.B) {
+	e, s := benchEngine(b)
+	promos := e.covering(s)
+	segs, _, _ := e.segments(s, promos)
+	all := e.contexts(s, segs, promos)
+	// the segment with the most promotions
+	best := 0
+	for i := range all {
+		if len(all[i]) > 0 && len(all[i][0].res.active) > len(all[best][0].res.active) {
+			best = i
+		}
+	}
+	chl := segChannels{ctxs: all[best]}
+	f := new(rules.Facts)
+	e.factsInto(f, s, &all[best][0], segs[best], chl.get(e), trigger{typ: "price", ts: e.wm})
+	env := boxFacts(f)
+	rs := e.calendar
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := rs[i%len(rs)].If.Bool(e.vm, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncode measures encoding output records as the daemon writes
+// them: a firing alert with its values, and an active correction.
+func BenchmarkEncode(b *testing.B) {
+	rs, err := rules.Load([]string{"../examples/rules"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := newBenchWorld(1000, 4000)
+	e := New(rs, Options{})
+	var outs []Output
+	for _, ev := range append(w.setup, w.stream...) {
+		outs = e.Apply(ev, outs)
+	}
+	var alert, corr *Output
+	for i := range outs {
+		switch {
+		case alert == nil && outs[i].Alert != nil && outs[i].Alert.State == StateFiring && len(outs[i].Alert.Values) > 0:
+			alert = &outs[i]
+		case corr == nil && outs[i].Correction != nil && outs[i].Correction.State == StateActive:
+			corr = &outs[i]
+		}
+	}
+	if alert == nil || corr == nil {
+		b.Fatal("no alert or correction to encode")
+	}
+	for _, bc := range []struct {
+		name string
+		o    *Output
+	}{{"alert", alert}, {"correction", corr}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				data, err := bc.o.MarshalJSON()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(data)))
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"container/heap"
 	"maps"
 	"slices"
@@ -31,6 +30,26 @@ type Options struct {
 	// promotions but lets one partition own each, so that a sitewide
 	// promotion raises one alert, not one per partition. Nil: all.
 	PromoRules func(promoID string) bool
+	// RuleClock, when set, times every rule evaluation into
+	// RuleStats.Nanos: it returns a monotonic instant in nanoseconds. The
+	// engine never reads the wall clock itself; nil means no timing (a clock
+	// read costs about as much as a simple condition).
+	RuleClock func() int64
+	// Evaluator, when set, evaluates rule conditions and bounds instead of
+	// their compiled expr programs, on the same facts. It exists so that
+	// `promoguard bench` can run other evaluators (hand-written Go, CEL,
+	// Rego) on the engine's own path; nil means expr, as users run it.
+	Evaluator Evaluator
+}
+
+// Evaluator evaluates rule expressions in place of their expr programs.
+type Evaluator interface {
+	// Eval evaluates x — r.If (a bool), r.Floor or r.Ceiling (a float64) —
+	// on facts f. ctx identifies the facts: every call with the same ctx
+	// has the same facts, so an evaluator may convert them once per ctx.
+	// f is the engine's and is rebuilt for the next context: it must not
+	// be kept.
+	Eval(r *rules.Rule, x *rules.Expr, f *rules.Facts, ctx uint64) (any, error)
 }
 
 // RuleError is a rule that failed at run time on one context. The other
@@ -63,7 +82,10 @@ type Stats struct {
 	Late        int64 // events ignored as older than the state they would replace
 	Timers      int64 // timer firings
 	Evaluations int64 // rule evaluations
-	RuleErrors  int64 // runtime errors of rules
+	// Reused counts the evaluations answered without running the rule: none
+	// of the facts it reads had changed since it last ran on the context.
+	Reused     int64
+	RuleErrors int64 // runtime errors of rules
 	// ByRule counts per rule id ("group/rule"): evaluations, errors, and
 	// alert transitions.
 	ByRule map[string]*RuleStats
@@ -77,6 +99,9 @@ type RuleStats struct {
 	Errors      int64
 	Firing      int64 // firing records emitted (repeats included)
 	Resolved    int64 // resolved records emitted
+	Held        int64 // evaluations whose condition held
+	Reused      int64 // evaluations answered from the last run on unchanged facts
+	Nanos       int64 // time spent in the rule, when Options.RuleClock is set
 }
 
 // Engine is the deterministic core: it holds the state of one partition
@@ -108,7 +133,10 @@ type Engine struct {
 	timers   timerHeap
 	epoch    uint64
 	rounding map[string][2]int // ISO 4217 rounding by currency
-	stats    Stats
+	// the currency last looked up in rounding, and its rounding
+	lastCurrency string
+	lastRounding [2]int
+	stats        Stats
 	// rule scopes of the current rule set
 	calendar, now, promoRules []*rules.Rule
 	readsHistory              bool
@@ -125,6 +153,25 @@ type Engine struct {
 	// the skus and promotions changed since the last Changes; nil until
 	// TrackChanges
 	dirtySKUs, dirtyPromos map[string]struct{}
+
+	// the memo (memo.go): its generation, the rules reading each fact, and
+	// scratch reused from one evaluation to the next
+	memoGen          uint32
+	factReaders      [64]uint64
+	calOn, nowOn     [8]uint64 // by EventSet: the calendar and now rules it admits
+	ctxSeq           uint64
+	ctxBuf           [][]chanCtx
+	activeBuf        []*promoState
+	alertKeys        []akey
+	lazyCal, lazyNow lazyEnv
+	acCal, acNow     alertCtx
+	segChl           segChannels
+	factsCal         *rules.Facts // the facts buffers of the lazy envs
+	factsNow         *rules.Facts
+	chmapBuf         map[string]rules.ChannelFacts
+	bsBuf            []time.Time
+	segBuf           []segment
+	covBuf           []*promoState
 }
 
 // New returns an engine for rule set rs.
@@ -176,6 +223,7 @@ func (e *Engine) setRules(rs *rules.RuleSet) {
 			e.stats.ByRule[r.ID()] = &RuleStats{}
 		}
 	}
+	e.setMemoRules()
 }
 
 // Rules returns the rule set the engine runs.
@@ -245,8 +293,8 @@ func (e *Engine) Advance(t time.Time, out []Output) []Output {
 				due = append(due, tm)
 			}
 		}
-		slices.SortFunc(due, func(a, b timer) int { return cmp.Compare(a.key(), b.key()) })
-		due = slices.CompactFunc(due, func(a, b timer) bool { return a.key() == b.key() })
+		slices.SortFunc(due, keyCmp)
+		due = slices.CompactFunc(due, func(a, b timer) bool { return keyCmp(a, b) == 0 })
 		for _, tm := range due {
 			e.stats.Timers++
 			if tm.promo != nil {

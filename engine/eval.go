@@ -33,6 +33,13 @@ type chanCtx struct {
 	ch   *channelState
 	rec  *priceRec
 	res  stackResult
+	// the memo (memo.go): the context's, whether it is new, what changed
+	// since it was written, and the facts that may differ for calendar and
+	// now-scope rules
+	memo                             *ctxMemo
+	fresh, recChanged, activeChanged bool
+	dirty, dirtyNow                  rules.FactSet
+	hist                             *rules.History // the channel's history facts, computed once
 }
 
 // span is a segment as outputs show it, kept as values so that building a
@@ -73,6 +80,18 @@ type alertCtx struct {
 	// built-in alerts give their message and values here
 	message string
 	values  map[string]any
+	// lazy builds env when a rule first needs it (envOf); ctxID identifies
+	// env for an Evaluator
+	lazy  *lazyEnv
+	ctxID uint64
+	fp    *rules.Facts // env unboxed, for an Evaluator where lazy has none
+	// the context's memo and the facts changed since it was written; nil
+	// where results are not memoized
+	memo  *ctxMemo
+	dirty rules.FactSet
+	// noAlerts says the context has no alert key yet, so rules need not
+	// look theirs up
+	noAlerts bool
 }
 
 // bounds collects the floors and ceilings of the fired rules of one
@@ -108,7 +127,8 @@ func (b *bounds) add(r *rules.Rule, floor, ceiling float64, hasFloor, hasCeiling
 func (e *Engine) segments(s *skuState, promos []*promoState) (segs []segment, nextBoundary, nextEntry time.Time) {
 	w := e.wm
 	limit := w.Add(e.opt.Horizon)
-	var bs []time.Time
+	bs := e.bsBuf[:0]
+	defer func() { e.bsBuf = bs[:0] }()
 	key := s.lastCrossed
 	consider := func(b time.Time) {
 		// a boundary at or before the watermark that no timer crossed (a
@@ -134,8 +154,8 @@ func (e *Engine) segments(s *skuState, promos []*promoState) (segs []segment, ne
 	}
 	slices.SortFunc(bs, time.Time.Compare)
 	bs = slices.CompactFunc(bs, time.Time.Equal)
-	segs = make([]segment, 0, len(bs)+1)
-	segs = append(segs, segment{key: key, start: w})
+	segs = append(e.segBuf[:0], segment{key: key, start: w})
+	defer func() { e.segBuf = segs[:0] }()
 	for _, b := range bs {
 		segs[len(segs)-1].end = b
 		segs = append(segs, segment{key: b, start: b})
@@ -159,31 +179,15 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 		ch.settle(w)
 		ch.trimHistory(w, e.opt.HistoryWindow)
 	}
-	promos := e.covering(s)
+	promos := e.coveringInto(e.covBuf[:0], s)
+	e.covBuf = promos[:0]
 	segs, nb, ne := e.segments(s, promos)
 	// every context first, so that the keys which are gone are resolved
 	// and withdrawn before the keys replacing them fire: a consumer keyed
 	// by sku and channel then ends with the new state
-	all := make([][]chanCtx, len(segs))
-	for i, seg := range segs {
-		var ctxs []chanCtx
-		for _, name := range s.names {
-			ch := s.channels[name]
-			rec := ch.priceAt(seg.start)
-			if rec == nil {
-				continue
-			}
-			var active []*promoState
-			for _, p := range promos {
-				if !p.ev.Start.After(seg.start) && p.ev.End.After(seg.start) && p.appliesTo(name, rec.region) {
-					active = append(active, p)
-				}
-			}
-			ctxs = append(ctxs, chanCtx{name: name, ch: ch, rec: rec, res: stack(rec.price, rec.currency, active, e.reads.Has(factOverlaps))})
-		}
-		all[i] = ctxs
-	}
+	all := e.contexts(s, segs, promos)
 	out = e.reconcileKeys(s, segs, all, &trig, out)
+	e.noteAlerts(s)
 	prevKeys := s.segKeys
 	s.segKeys = make([]int64, 0, len(segs))
 	for _, seg := range segs {
@@ -203,34 +207,26 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 		if i > 0 && !slices.Contains(prevKeys, segNum(seg.key)) {
 			strig.on = rules.AllEvents
 		}
-		var chmap map[string]rules.ChannelFacts
-		if e.reads.Has(factChannels) {
-			chmap = make(map[string]rules.ChannelFacts, len(ctxs))
-			for _, c := range ctxs {
-				chmap[c.name] = rules.ChannelFacts{
-					Price: c.rec.price, EffectivePrice: c.res.effective,
-					Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
-					Currency: c.rec.currency,
-				}
-			}
-		}
+		// the channels fact, built if a rule needs it
+		chl := &e.segChl
+		*chl = segChannels{ctxs: ctxs}
 		rng := segSpan(seg)
 		for ci := range ctxs {
 			c := &ctxs[ci]
-			f := e.facts(s, c, seg, chmap, strig)
-			ac := &alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, w), active: c.res.active, env: f}
+			ac := e.calendarCtx(s, c, seg, rng, chl, &strig)
 			b := newBounds(e.boundRules[:0])
-			for _, r := range e.calendar {
-				out = e.evalRule(s.alerts, r, ac, &strig, &b, ep, out)
+			if !e.settled(ac, &strig, &e.calOn) {
+				for _, r := range e.calendar {
+					out = e.evalRule(s.alerts, r, ac, &strig, &b, ep, out)
+				}
 			}
 			if i == 0 && len(e.now) > 0 {
-				nf := f
-				nf.Segment = rules.Segment{Start: w, End: seg.end}
-				nc := *ac
 				// keyed without a segment, and shown without one
-				nc.segKey, nc.rng, nc.env = time.Time{}, span{none: true}, nf
-				for _, r := range e.now {
-					out = e.evalRule(s.alerts, r, &nc, &strig, &b, ep, out)
+				nc := e.nowCtx(ac, c, seg)
+				if !e.settled(nc, &strig, &e.nowOn) {
+					for _, r := range e.now {
+						out = e.evalRule(s.alerts, r, nc, &strig, &b, ep, out)
+					}
 				}
 			}
 			out = e.checkCurrency(s, c, ac, &strig, ep, out)
@@ -240,6 +236,7 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
 	}
 	out = e.reconcile(s, &trig, ep, out)
 	e.scheduleSKU(s, nb, ne)
+	e.endMemos(s)
 	return out
 }
 
@@ -261,9 +258,16 @@ func maxTime(a, b time.Time) time.Time {
 
 // facts builds the facts of one (sku, channel, segment).
 func (e *Engine) facts(s *skuState, c *chanCtx, seg segment, chmap map[string]rules.ChannelFacts, trig trigger) rules.Facts {
+	var f rules.Facts
+	e.factsInto(&f, s, c, seg, chmap, trig)
+	return f
+}
+
+// factsInto builds the facts of one (sku, channel, segment) into f.
+func (e *Engine) factsInto(f *rules.Facts, s *skuState, c *chanCtx, seg segment, chmap map[string]rules.ChannelFacts, trig trigger) {
 	rec, res, w := c.rec, &c.res, e.wm
 	at := maxTime(seg.start, w)
-	f := rules.Facts{
+	*f = rules.Facts{
 		SKU: s.id, Channel: c.name,
 		Category: cmpOr(rec.category, s.category), Brand: cmpOr(rec.brand, s.brand), Seller: rec.seller,
 		Currency: rec.currency, Region: rec.region,
@@ -291,9 +295,12 @@ func (e *Engine) facts(s *skuState, c *chanCtx, seg segment, chmap map[string]ru
 		f.Stock = s.stockFacts(res, at)
 	}
 	if e.reads.Has(factHistory) {
-		f.History = c.ch.history(w)
+		if c.hist != nil {
+			f.History = *c.hist
+		} else {
+			f.History = c.ch.history(w)
+		}
 	}
-	return f
 }
 
 func cmpOr(a, b string) string {
@@ -314,41 +321,22 @@ func cmpOrTime(a, b time.Time) time.Time {
 // lifecycle.
 func (e *Engine) evalRule(m map[akey]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []Output) []Output {
 	k := akey{rule: e.ruleID(r), channel: c.channel, seg: segNum(c.segKey)}
-	st := m[k]
+	var st *alertState
+	if !c.noAlerts {
+		st = m[k]
+	}
 	if st == nil && trig.on&r.On == 0 && !trig.isFresh(r) {
 		return out
 	}
 	rstat := e.ruleStats(r)
 	rstat.Evaluations++
 	e.stats.Evaluations++
-	ok, err := r.If.Bool(e.vm, c.env)
-	if err != nil {
-		e.ruleError(r, c, err)
-		if st != nil {
-			st.epoch = ep // keep it as it was
-		}
-		return out
+	if e.opt.RuleClock == nil {
+		return e.runRule(m, k, st, r, rstat, c, trig, b, ep, out)
 	}
-	out = e.transition(m, k, st, r, ok, c, trig, ep, out)
-	if st = m[k]; ok && b != nil && st != nil && st.firing && (r.Floor != nil || r.Ceiling != nil) {
-		var lo, hi float64
-		var hasLo, hasHi bool
-		if r.Floor != nil {
-			if lo, err = r.Floor.Float(e.vm, c.env); err != nil {
-				e.ruleError(r, c, err)
-			} else {
-				hasLo = true
-			}
-		}
-		if r.Ceiling != nil {
-			if hi, err = r.Ceiling.Float(e.vm, c.env); err != nil {
-				e.ruleError(r, c, err)
-			} else {
-				hasHi = true
-			}
-		}
-		b.add(r, lo, hi, hasLo, hasHi)
-	}
+	t0 := e.opt.RuleClock()
+	out = e.runRule(m, k, st, r, rstat, c, trig, b, ep, out)
+	rstat.Nanos += e.opt.RuleClock() - t0
 	return out
 }
 

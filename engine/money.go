@@ -13,7 +13,11 @@ func (e *Engine) minorUnit(code string) (scale, increment int) {
 	if code == "" {
 		return 2, 1
 	}
+	if code == e.lastCurrency {
+		return e.lastRounding[0], e.lastRounding[1]
+	}
 	if r, ok := e.rounding[code]; ok {
+		e.lastCurrency, e.lastRounding = code, r
 		return r[0], r[1]
 	}
 	scale, increment = 2, 1

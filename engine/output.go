@@ -71,10 +71,9 @@ func (o Output) Key() string {
 	return ""
 }
 
-// MarshalJSON encodes the record of the output's kind. Messages are
-// written as they are: <, > and & are not escaped for HTML (an encoder
-// writing records should call SetEscapeHTML(false) too).
-func (o Output) MarshalJSON() ([]byte, error) {
+// marshalSlow encodes the record of the output's kind with encoding/json:
+// what MarshalJSON and AppendJSON (encode.go) write, and fall back to.
+func (o Output) marshalSlow() ([]byte, error) {
 	var v any
 	switch {
 	case o.Alert != nil:

@@ -84,13 +84,19 @@ func stack(price float64, currency string, active []*promoState, withOverlaps bo
 	r := stackResult{effective: price, active: active, uplift: math.NaN()}
 	// promotions in another currency are not applied and take no part in
 	// the exclusive or stop logic
-	usable := make([]*promoState, 0, len(active))
-	for _, p := range active {
+	usable := active
+	for i, p := range active {
 		if p.ev.Kind != KindPercent && currency != "" && p.ev.Currency != currency {
+			// copy the usable ones only when some are not
+			if len(usable) == len(active) {
+				usable = append(make([]*promoState, 0, len(active)), active[:i]...)
+			}
 			r.mismatch = append(r.mismatch, p)
 			continue
 		}
-		usable = append(usable, p)
+		if len(usable) < len(active) {
+			usable = append(usable, p)
+		}
 	}
 	exclusive := -1
 	for i, p := range usable {

@@ -3,7 +3,9 @@ package engine
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
+	"unique"
 
 	"github.com/promoguard/promoguard/rules"
 )
@@ -26,6 +28,11 @@ type skuState struct {
 	// segKeys are the segment keys of the last evaluation, to tell a
 	// segment that just appeared
 	segKeys []int64
+	// for the memo: the watermark of the last evaluation, and whether the
+	// stock changed since
+	memoW        int64
+	memoSet      bool
+	stockChanged bool
 }
 
 // priceRec is one price of a channel, as an event gave it.
@@ -51,6 +58,11 @@ type channelState struct {
 	sched    []*priceRec // scheduled, by validFrom ascending, all after the watermark
 	delisted bool
 	hist     []histPoint
+	// the memo of each context of the channel (memo.go), and the history
+	// facts at the last evaluation
+	memos                  []ctxMemo
+	memoHist               rules.History
+	memoHistSet, histDirty bool
 }
 
 // histPoint is a price taking effect at t; change says it replaced
@@ -69,6 +81,8 @@ type warehouse struct {
 func (e *Engine) sku(id string) *skuState {
 	s := e.skus[id]
 	if s == nil {
+		// the decoded event's strings share one buffer: keep the id alone
+		id = strings.Clone(id)
 		s = &skuState{
 			id:          id,
 			channels:    map[string]*channelState{},
@@ -79,6 +93,17 @@ func (e *Engine) sku(id string) *skuState {
 		e.skus[id] = s
 	}
 	return s
+}
+
+// intern returns the canonical copy of a string that many price records
+// repeat (channel, currency, region, category, brand, seller), so that a
+// record does not keep its event's buffer of strings alive. Canonical
+// copies nothing uses any more are collected.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
 
 // setAttrs records a sku's category and brand and keeps the indexes that

@@ -16,11 +16,18 @@ type timer struct {
 	promo *promoState
 }
 
-func (t timer) key() string {
-	if t.promo != nil {
-		return "p\x00" + t.promo.ev.ID
+// keyCmp orders timers by owner: promotions before skus, then by id (the
+// order of the keys "p\x00"+id and "s\x00"+id, without building them).
+func keyCmp(a, b timer) int {
+	switch {
+	case a.promo != nil && b.promo == nil:
+		return -1
+	case a.promo == nil && b.promo != nil:
+		return 1
+	case a.promo != nil:
+		return cmp.Compare(a.promo.ev.ID, b.promo.ev.ID)
 	}
-	return "s\x00" + t.sku.id
+	return cmp.Compare(a.sku.id, b.sku.id)
 }
 
 func (e *Engine) timerLive(t timer) bool {
@@ -37,7 +44,7 @@ func (h timerHeap) Less(i, j int) bool {
 	if c := h[i].at.Compare(h[j].at); c != 0 {
 		return c < 0
 	}
-	return cmp.Less(h[i].key(), h[j].key())
+	return keyCmp(h[i], h[j]) < 0
 }
 func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timer)) }
