@@ -9,7 +9,7 @@ FUZZTIME  ?= 5s
 export GOTOOLCHAIN := local
 
 # fuzz targets run by `make test`, as package:Target
-FUZZ_TARGETS := ./rules:FuzzLoad ./rules:FuzzExpr ./engine:FuzzDecode
+FUZZ_TARGETS := ./rules:FuzzLoad ./rules:FuzzExpr ./engine:FuzzDecode ./rules/ruletest:FuzzLoadTests
 
 .PHONY: all build test unit fuzz run bench lint deps clean
 
@@ -23,12 +23,14 @@ build: deps
 	$(GO) build -o $(BIN) ./cmd/promoguard
 
 # The whole suite: vet, unit tests with the race detector, then each fuzz
-# target for $(FUZZTIME) (fuzzing runs one target per invocation, without -race).
-test: deps unit fuzz
+# target for $(FUZZTIME) (fuzzing runs one target per invocation, without -race),
+# then the integration tests against a real Kafka broker (see `integration`).
+test: deps unit fuzz integration
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -race -shuffle=on -count=1 ./...
+	$(GO) run ./cmd/promoguard test examples/tests
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -37,15 +39,74 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-# Shows the product working on the examples: checks the rule pack, then
-# replays a Black Friday week through it.
+# Integration tests: test files with the `integration` build tag (tests named
+# TestIntegration...), run one package at a time against one real Apache Kafka
+# broker (connectors/kafka/testbroker/broker.sh: jars from Maven Central cached
+# outside the repo, KRaft, a free 127.0.0.1 port), which is always stopped, on
+# failure or Ctrl-C too; its log is kept when the tests fail. Only packages
+# that have integration tests run (their unit tests run again with them). With
+# PROMOGUARD_TEST_BROKERS set, they use that broker instead of starting one.
+BROKER := connectors/kafka/testbroker/broker.sh
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: integration integration-tools
+
+integration-tools:
+	@missing=; \
+	command -v kcat >/dev/null || missing="$$missing kcat"; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+integration: deps integration-tools
+	@set -eu; \
+	pkgs=$$($(GO) list -tags integration -f '{{$$d := .Dir}}{{range .TestGoFiles}}{{$$d}}/{{.}} {{end}}{{range .XTestGoFiles}}{{$$d}}/{{.}} {{end}}' ./... \
+		| xargs -r grep -lE '^//go:build.*[^!]integration\b' | xargs -r -n1 dirname | sort -u); \
+	[ -n "$$pkgs" ] || { echo "integration: no test file has the integration build tag"; exit 1; }; \
+	if [ -n "$${PROMOGUARD_TEST_BROKERS:-}" ]; then \
+		echo "integration: using the broker at $$PROMOGUARD_TEST_BROKERS"; \
+		exec $(GO) test -race -count=1 -p 1 -tags integration $$pkgs; \
+	fi; \
+	$(BROKER) fetch; \
+	dir=$$(mktemp -d "$${TMPDIR:-/tmp}/promoguard-kafka.XXXXXX"); \
+	trap 'rc=$$?; $(BROKER) stop "$$dir"; if [ $$rc -eq 0 ]; then rm -rf "$$dir"; else echo "integration: broker log kept in $$dir/broker.log"; fi; exit $$rc' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
+	PROMOGUARD_TEST_BROKERS=$$($(BROKER) start "$$dir"); export PROMOGUARD_TEST_BROKERS; \
+	$(GO) test -race -count=1 -p 1 -tags integration $$pkgs
+
+# Shows the product working: checks the example rule pack, then runs the
+# daemon with it on its embedded broker, fed by a generated stream (--demo),
+# printing the alerts and corrections as they are produced, until Ctrl-C.
 run: build
 	$(BIN) check examples/rules
-	$(BIN) replay --rules examples/rules --out bin/black-friday.out.ndjson examples/events/*.ndjson
-	@echo "outputs: bin/black-friday.out.ndjson (one JSON record per line)"
+	$(BIN) run --rules examples/rules --demo --log-format console
 
+# The hot paths' Go benchmarks, then the side-by-side table: the example
+# rules in the engine (expr), hand-written in Go, in CEL and in Rego, on the
+# same generated events (bench/peers is a module of its own: CEL and OPA
+# stay out of promoguard's go.mod). BENCHMARKS.md has the figures.
+BENCH_SKUS   ?= 10000
+BENCH_EVENTS ?= 100000
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./rules/ ./engine/
+	$(GO) test -run '^$$' -bench . -benchmem ./rules/ ./engine/ ./bench/
+	cd bench/peers && $(GO) mod download && $(GO) run . --skus $(BENCH_SKUS) --events $(BENCH_EVENTS)
+
+# The Kafka path, on a real broker started as `integration` does: a
+# pass-through, the daemon at saturation, its restart, and a fixed rate.
+KBENCH_SKUS   ?= 20000
+KBENCH_EVENTS ?= 400000
+.PHONY: bench-kafka
+bench-kafka: build integration-tools
+	@set -eu; \
+	$(BROKER) fetch; \
+	dir=$$(mktemp -d "$${TMPDIR:-/tmp}/promoguard-kafka.XXXXXX"); \
+	trap '$(BROKER) stop "$$dir"; rm -rf "$$dir"' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
+	brokers=$$($(BROKER) start "$$dir"); \
+	$(BIN) bench --kafka "$$brokers" --skus $(KBENCH_SKUS) --events $(KBENCH_EVENTS) --kafka-rate 20000 --kafka-duration 10s
 
 $(CACHE)/bin/staticcheck:
 	GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
@@ -53,7 +114,9 @@ $(CACHE)/bin/staticcheck:
 lint: deps $(CACHE)/bin/staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 	$(CACHE)/bin/staticcheck ./...
+	$(CACHE)/bin/staticcheck -tags integration ./...
 
 clean:
 	rm -rf bin

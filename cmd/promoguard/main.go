@@ -18,6 +18,11 @@ var version = "dev"
 type cli struct {
 	Check   checkCmd         `cmd:"" help:"Validate rule files and print every problem with file:line:col."`
 	Replay  replayCmd        `cmd:"" help:"Replay NDJSON event files through the rules, writing the alerts, corrections and dead letters as NDJSON. Each event is applied at its own ts by the engine run uses, and the clock stops at the last event unless --until moves it on."`
+	Run     runCmd           `cmd:"" help:"Run the daemon: consume price, stock and promotion events from Kafka, evaluate the rules, produce alerts, corrections and dead letters. With no brokers configured it starts an embedded broker."`
+	Test    testCmd          `cmd:"" help:"Run rule unit tests: feed each test case's events through the engine and compare the alerts and corrections with its expectations."`
+	Gen     genCmd           `cmd:"" help:"Write a synthetic catalog and event stream as NDJSON: prices, stock and a promotion calendar with conflicts, in a steady, ramp or burst shape. Seeded and deterministic."`
+	Bench   benchCmd         `cmd:"" help:"Measure rule throughput in-process on a generated stream: events/s, allocations and latency per event on one core and on all cores, state per sku-channel, and a per-rule cost table."`
+	Produce produceCmd       `cmd:"" help:"Write NDJSON events to Kafka, each to the topic of its type (or --topic), keyed by sku or promotion id with murmur2 as the daemon expects; invalid lines are reported with their line number and skipped."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
 
