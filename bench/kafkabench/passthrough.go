@@ -49,7 +49,11 @@ func passThrough(ctx context.Context, o Options, msgs []message) (Run, error) {
 		for {
 			gen, err := cg.Next(gctx)
 			if err != nil {
-				return
+				if gctx.Err() != nil {
+					return
+				}
+				time.Sleep(200 * time.Millisecond) // e.g. no coordinator yet
+				continue
 			}
 			for topic, parts := range gen.Assignments {
 				for _, a := range parts {

@@ -76,6 +76,14 @@ func wait(addr string, timeout time.Duration, pid int) error {
 		case len(md.Brokers) == 0:
 			last = errors.New("metadata lists no broker yet")
 		default:
+			// a new broker creates __consumer_offsets on the first group
+			// request; until then groups get "coordinator not available",
+			// on which kafka-go's consumer groups can stall (kafka-go#955):
+			// ready means groups work
+			if err := coordinator(ctx, addr); err != nil {
+				last = fmt.Errorf("group coordinator: %w", err)
+				break
+			}
 			return nil
 		}
 		select {
@@ -96,6 +104,20 @@ func metadata(ctx context.Context, addr string) (*kafka.MetadataResponse, error)
 	defer tr.CloseIdleConnections()
 	c := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 5 * time.Second, Transport: tr}
 	return c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+}
+
+// coordinator asks for a group coordinator once.
+func coordinator(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	tr := &kafka.Transport{ClientID: "promoguard-waitbroker", DialTimeout: 2 * time.Second}
+	defer tr.CloseIdleConnections()
+	c := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 5 * time.Second, Transport: tr}
+	resp, err := c.FindCoordinator(ctx, &kafka.FindCoordinatorRequest{Key: "promoguard-waitbroker", KeyType: kafka.CoordinatorKeyTypeConsumer})
+	if err != nil {
+		return err
+	}
+	return resp.Error
 }
 
 // alive reports whether pid is a running process (a zombie is not: the
