@@ -103,13 +103,7 @@ func (c *produceCmd) Run(e env) error {
 		}
 	}
 	files, err := openInputs(c.Files, e.stdin)
-	defer func() {
-		for _, f := range files {
-			if f.c != nil {
-				f.c.Close()
-			}
-		}
-	}()
+	defer closeInputs(files)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "promoguard:", err)
 		return exitError{1}

@@ -102,13 +102,7 @@ func (c *replayCmd) Run(e env) error {
 	}
 
 	files, err := openInputs(c.Events, e.stdin)
-	defer func() {
-		for _, f := range files {
-			if f.c != nil {
-				f.c.Close()
-			}
-		}
-	}()
+	defer closeInputs(files)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "promoguard:", err)
 		return exitError{1}
@@ -214,6 +208,15 @@ func (c *replayCmd) printLoadErrors(e env, list rules.Errors) {
 	}
 	fmt.Fprint(e.stderr, list.Pretty())
 	fmt.Fprintf(e.stderr, "%d error%s\n", len(list), plural(len(list)))
+}
+
+// closeInputs closes the files openInputs opened (stdin stays open).
+func closeInputs(files []*inputFile) {
+	for _, f := range files {
+		if f.c != nil {
+			f.c.Close()
+		}
+	}
 }
 
 // openInputs opens every events file before any is read, so that a

@@ -171,7 +171,8 @@ type Daemon struct {
 	bal    *CoPartitionBalancer
 
 	out, changelog *kafka.Writer
-	parts          int // partition count of prices and stock
+	parts          int   // partition count of prices and stock
+	partIDs        []int // 0..parts-1, for the balancer
 	promoParts     int
 
 	rules atomic.Pointer[rules.RuleSet]
@@ -252,7 +253,7 @@ func (d *Daemon) Partitions() []int {
 // Explain returns what the partition holding sku knows of it and its
 // channel, or false when this instance does not hold it.
 func (d *Daemon) Explain(ctx context.Context, sku, channel string) (any, bool) {
-	p := partitionOf(sku, d.parts)
+	p := d.partitionOf([]byte(sku))
 	d.mu.Lock()
 	w := d.workers[p]
 	d.mu.Unlock()
@@ -283,6 +284,10 @@ func (d *Daemon) Setup(ctx context.Context) error {
 		return err
 	}
 	d.parts, d.promoParts = counts[t.Prices], counts[t.Promotions]
+	d.partIDs = make([]int, d.parts)
+	for i := range d.partIDs {
+		d.partIDs[i] = i
+	}
 	if counts[t.Changelog] < d.parts {
 		return fmt.Errorf("kafka: changelog topic %s has %d partitions, fewer than the %d of %s: each partition's state needs its own",
 			t.Changelog, counts[t.Changelog], d.parts, t.Prices)
@@ -394,17 +399,13 @@ type samePartition struct{}
 
 func (samePartition) Balance(msg kafka.Message, partitions ...int) int { return msg.Partition }
 
-// partitionOf is the partition a key hashes to with murmur2, as the Java
-// client and the daemon's writers place it.
-func partitionOf(key string, n int) int {
-	if n <= 0 {
+// partitionOf is the partition of prices and stock a key hashes to with
+// murmur2, as the Java client and the daemon's writers place it.
+func (d *Daemon) partitionOf(key []byte) int {
+	if len(d.partIDs) == 0 {
 		return 0
 	}
-	ps := make([]int, n)
-	for i := range ps {
-		ps[i] = i
-	}
-	return (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: []byte(key)}, ps...)
+	return (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: key}, d.partIDs...)
 }
 
 type nopObserver struct{}

@@ -266,9 +266,8 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 		}
 	}
 	opts := w.d.cfg.Engine
-	parts := w.d.parts
 	part := w.part
-	opts.PromoRules = func(id string) bool { return partitionOf(id, parts) == part }
+	opts.PromoRules = func(id string) bool { return w.d.partitionOf([]byte(id)) == part }
 	eng, raw, outs, err := r.Engine(w.d.Rules(), opts, nil)
 	if err != nil {
 		return meta, n, err
@@ -506,7 +505,7 @@ func (w *worker) apply(s *source, it item) {
 		obs.DeadLetter(dl.DeadLetter.Reason)
 		return
 	}
-	if s.topic != w.d.cfg.Topics.Promotions && partitionOf(string(it.msg.Key), w.d.parts) != w.part {
+	if s.topic != w.d.cfg.Topics.Promotions && w.d.partitionOf(it.msg.Key) != w.part {
 		obs.WrongPartition(s.topic)
 	}
 	obs.Event(s.topic, it.ev.Type.String())
