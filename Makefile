@@ -75,6 +75,7 @@ integration: deps integration-tools
 	trap 'rc=$$?; $(BROKER) stop "$$dir"; if [ $$rc -eq 0 ]; then rm -rf "$$dir"; else echo "integration: broker log kept in $$dir/broker.log"; fi; exit $$rc' EXIT; \
 	trap 'exit 130' INT TERM HUP; \
 	PROMOGUARD_TEST_BROKERS=$$($(BROKER) start "$$dir"); export PROMOGUARD_TEST_BROKERS; \
+	PROMOGUARD_TEST_BROKER_DIR=$$dir; export PROMOGUARD_TEST_BROKER_DIR; \
 	$(GO) test -race -count=1 -p 1 -tags integration $$pkgs
 
 # Shows the product working: checks the example rule pack, then runs the

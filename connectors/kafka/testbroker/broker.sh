@@ -9,8 +9,16 @@
 #                         exactly the listed jars
 #   broker.sh start DIR   start a broker whose files all live in DIR, on free
 #                         ports; waits until a metadata request succeeds, writes
-#                         DIR/pid and DIR/brokers and prints host:port on stdout
+#                         DIR/pid and DIR/brokers and prints host:port on stdout.
+#                         DIR/proxied holds "PROXY TARGET": a second listener
+#                         on TARGET advertises PROXY, where the reliability
+#                         tests run a TCP proxy that injects network faults
 #   broker.sh stop DIR    SIGTERM, then SIGKILL after a timeout; deletes DIR/data
+#   broker.sh halt DIR [--kill]
+#                         stop the broker (SIGTERM, or SIGKILL at once with
+#                         --kill) and keep its data, for a restart with resume
+#   broker.sh resume DIR  start the halted broker again on the same ports and
+#                         data; waits until it is ready
 #   broker.sh lib         print the cache's jar directory (after fetch)
 #   broker.sh sums        print a fresh jars.sha256 for pom.xml (maintainers,
 #                         after changing a version: review the diff)
@@ -128,24 +136,26 @@ cmd_lib() {
   echo "$lib"
 }
 
-# write_server_properties DIR PORT CONTROLLER_PORT
+# write_server_properties DIR PORT CONTROLLER_PORT PROXIED_PORT PROXY_PORT
 #
 # Listeners are built from one table so that another one (say SASL_SCRAM for
 # the SCRAM tests) is one more row plus its sasl.* settings; the first row is
-# the one written to DIR/brokers.
+# the one written to DIR/brokers. A row's fourth column is the port it
+# advertises when that is not its own (PROXIED advertises the fault proxy).
 write_server_properties() {
-  local dir=$1 port=$2 cport=$3
+  local dir=$1 port=$2 cport=$3 pport=$4 xport=$5
   local -a rows=(
-    # name        protocol    port
-    "PLAINTEXT    PLAINTEXT   $port"
-    "CONTROLLER   PLAINTEXT   $cport"
+    # name        protocol    port     advertised
+    "PLAINTEXT    PLAINTEXT   $port    $port"
+    "CONTROLLER   PLAINTEXT   $cport   -"
+    "PROXIED      PLAINTEXT   $pport   $xport"
   )
-  local listeners="" advertised="" protomap="" name proto p row
+  local listeners="" advertised="" protomap="" name proto p adv row
   for row in "${rows[@]}"; do
-    read -r name proto p <<<"$row"
+    read -r name proto p adv <<<"$row"
     listeners+="${listeners:+,}$name://127.0.0.1:$p"
     protomap+="${protomap:+,}$name:$proto"
-    [[ $name == CONTROLLER ]] || advertised+="${advertised:+,}$name://127.0.0.1:$p"
+    [[ $adv == - ]] || advertised+="${advertised:+,}$name://127.0.0.1:$adv"
   done
   cat >"$dir/server.properties" <<EOF
 # Written by broker.sh for one test run; see connectors/kafka/testbroker.
@@ -254,6 +264,48 @@ kill_broker() {
   rm -f "$dir/pid" "$dir/brokers"
 }
 
+# launch DIR PORT starts the broker of DIR/server.properties and waits until
+# it answers on 127.0.0.1:PORT; 1 when it did not come up (logs shown unless
+# the ports were taken, which returns 2).
+launch() {
+  local dir=$1 port=$2 pid
+  local -a heap
+  read -r -a heap <<<"${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}"
+  local launched=$SECONDS
+  "$java" "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+    -Djava.awt.headless=true -Dlog4j2.configurationFile="$dir/log4j2.properties" \
+    -cp "$lib/*" kafka.Kafka "$dir/server.properties" >>"$dir/broker.out" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$dir/pid"
+  if "$dir/waitbroker" -brokers "127.0.0.1:$port" -pid "$pid" \
+    -timeout "${PROMOGUARD_BROKER_START_TIMEOUT:-90}s"; then
+    echo "127.0.0.1:$port" >"$dir/brokers"
+    log "broker ready: 127.0.0.1:$port (pid $pid, log $dir/broker.log) in $((SECONDS - launched))s"
+    return 0
+  fi
+  if ! alive "$pid" && grep -qs 'Address already in use' "$dir/broker.log" "$dir/broker.out"; then
+    kill_broker "$dir"
+    return 2
+  fi
+  show_logs "$dir"
+  kill_broker "$dir"
+  return 1
+}
+
+# check_runtime builds waitbroker into DIR and checks the jars and Java.
+check_runtime() {
+  local dir=$1
+  verify "$lib" || cmd_fetch
+  command -v "$java" >/dev/null || die "Java 17 or newer is required: 'make integration' installs it on Debian"
+  local jv
+  jv=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+  [[ ${jv%%.*} =~ ^[0-9]+$ && ${jv%%.*} -ge 17 ]] || die "Kafka $version needs Java 17 or newer; $java is ${jv:-unknown}"
+  if [[ ! -x $dir/waitbroker ]]; then
+    log "building waitbroker"
+    (cd "$root" && go build -o "$dir/waitbroker" ./connectors/kafka/testbroker/waitbroker)
+  fi
+}
+
 cmd_start() {
   [[ $# -eq 1 ]] || die "usage: $0 start DIR"
   mkdir -p "$1"
@@ -262,21 +314,14 @@ cmd_start() {
   if [[ -f $dir/pid ]] && ours "$(<"$dir/pid")" "$dir"; then
     die "a broker is already running in $dir (pid $(<"$dir/pid")): '$0 stop $dir' first"
   fi
-  verify "$lib" || cmd_fetch
-  command -v "$java" >/dev/null || die "Java 17 or newer is required: 'make integration' installs it on Debian"
-  local jv
-  jv=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
-  [[ ${jv%%.*} =~ ^[0-9]+$ && ${jv%%.*} -ge 17 ]] || die "Kafka $version needs Java 17 or newer; $java is ${jv:-unknown}"
   local started=$SECONDS
-  log "building waitbroker"
-  (cd "$root" && go build -o "$dir/waitbroker" ./connectors/kafka/testbroker/waitbroker)
+  rm -f "$dir/waitbroker"
+  check_runtime "$dir"
   write_log4j "$dir"
-  local -a heap
-  read -r -a heap <<<"${KAFKA_HEAP_OPTS:--Xms512m -Xmx1g}"
-  local attempt port cport cluster pid
+  local attempt port cport pport xport cluster rc
   for attempt in 1 2 3; do
-    read -r port cport < <("$dir/waitbroker" -free 2)
-    write_server_properties "$dir" "$port" "$cport"
+    read -r port cport pport xport < <("$dir/waitbroker" -free 4)
+    write_server_properties "$dir" "$port" "$cport" "$pport" "$xport"
     rm -rf "$dir/data" "$dir/broker.log" "$dir/broker.out"
     # A cluster id is 16 random bytes in URL-safe base64 without padding.
     cluster=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
@@ -286,31 +331,61 @@ cmd_start() {
     "$java" -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$dir/log4j2.properties" \
       kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" --standalone \
       >"$dir/format.log" 2>&1 || { show_logs "$dir"; die "formatting the storage failed"; }
-    log "starting Kafka $version on 127.0.0.1:$port (controller $cport), files in $dir"
-    local launched=$SECONDS
-    "$java" "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
-      -Djava.awt.headless=true -Dlog4j2.configurationFile="$dir/log4j2.properties" \
-      -cp "$lib/*" kafka.Kafka "$dir/server.properties" >"$dir/broker.out" 2>&1 </dev/null &
-    pid=$!
-    echo "$pid" >"$dir/pid"
-    if "$dir/waitbroker" -brokers "127.0.0.1:$port" -pid "$pid" \
-      -timeout "${PROMOGUARD_BROKER_START_TIMEOUT:-90}s"; then
-      echo "127.0.0.1:$port" >"$dir/brokers"
-      log "broker ready: 127.0.0.1:$port (pid $pid, log $dir/broker.log) in $((SECONDS - launched))s, $((SECONDS - started))s with the build and format"
+    log "starting Kafka $version on 127.0.0.1:$port (controller $cport, proxied $pport via $xport), files in $dir"
+    rc=0
+    launch "$dir" "$port" || rc=$?
+    if [[ $rc -eq 0 ]]; then
+      echo "127.0.0.1:$xport 127.0.0.1:$pport" >"$dir/proxied"
+      log "$((SECONDS - started))s with the build and format"
       echo "127.0.0.1:$port"
       return 0
     fi
-    if ! alive "$pid" && grep -qs 'Address already in use' "$dir/broker.log" "$dir/broker.out"; then
-      log "port taken before the broker bound it (attempt $attempt): trying other ports"
-      kill_broker "$dir"
-      continue
-    fi
-    show_logs "$dir"
-    kill_broker "$dir"
-    die "the broker did not become ready"
+    [[ $rc -eq 2 ]] || die "the broker did not become ready"
+    log "port taken before the broker bound it (attempt $attempt): trying other ports"
   done
   show_logs "$dir"
   die "no free ports after 3 attempts"
+}
+
+# cmd_halt stops the broker but keeps its data and configuration.
+cmd_halt() {
+  [[ $# -ge 1 && $# -le 2 ]] || die "usage: $0 halt DIR [--kill]"
+  local dir pid
+  dir=$(cd "$1" && pwd)
+  [[ -f $dir/pid ]] || die "no broker running in $dir"
+  pid=$(<"$dir/pid")
+  if [[ ${2:-} == --kill ]]; then
+    ours "$pid" "$dir" || die "pid $pid is not the broker of $dir"
+    log "SIGKILL to broker $pid"
+    kill -KILL "$pid"
+    local i
+    for ((i = 0; i < 100; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    rm -f "$dir/pid" "$dir/brokers"
+  elif [[ -n ${2:-} ]]; then
+    die "usage: $0 halt DIR [--kill]"
+  else
+    log "stopping broker $pid (data kept)"
+    kill_broker "$dir"
+  fi
+}
+
+# cmd_resume starts a halted broker again on its ports, with its data.
+cmd_resume() {
+  [[ $# -eq 1 ]] || die "usage: $0 resume DIR"
+  local dir port
+  dir=$(cd "$1" && pwd)
+  [[ -f $dir/server.properties && -d $dir/data ]] || die "no halted broker in $dir"
+  if [[ -f $dir/pid ]] && ours "$(<"$dir/pid")" "$dir"; then
+    die "the broker of $dir is running (pid $(<"$dir/pid"))"
+  fi
+  check_runtime "$dir"
+  port=$(sed -n 's/^listeners=PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/server.properties")
+  [[ -n $port ]] || die "no PLAINTEXT listener in $dir/server.properties"
+  log "resuming the broker of $dir on 127.0.0.1:$port"
+  launch "$dir" "$port" || die "the broker did not come back"
 }
 
 cmd_stop() {
@@ -324,13 +399,15 @@ cmd_stop() {
   else
     log "no broker running in $dir"
   fi
-  rm -rf "$dir/data" "$dir/waitbroker"
+  rm -rf "$dir/data" "$dir/waitbroker" "$dir/proxied"
 }
 
 case ${1:-} in
 fetch) shift; cmd_fetch "$@" ;;
 start) shift; cmd_start "$@" ;;
 stop) shift; cmd_stop "$@" ;;
+halt) shift; cmd_halt "$@" ;;
+resume) shift; cmd_resume "$@" ;;
 lib) shift; cmd_lib "$@" ;;
 sums) shift; cmd_sums "$@" ;;
 *)
