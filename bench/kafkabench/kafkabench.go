@@ -285,6 +285,8 @@ func (c *counter) Batch(time.Duration)           {}
 func (c *counter) EventToOutput(time.Duration)   {}
 func (c *counter) Lag(string, int, int64)        {}
 func (c *counter) Assigned(int)                  {}
+func (c *counter) BrokerReachable(bool)          {}
+func (c *counter) ProduceFailed()                {}
 func (c *counter) EngineStats(_, _ engine.Stats) {}
 
 // runDaemon starts a daemon; stop ends it and waits.

@@ -49,6 +49,10 @@ type Observer interface {
 	Lag(topic string, partition int, lag int64)
 	Assigned(n int)
 	EngineStats(prev, cur engine.Stats)
+	// BrokerReachable reports each probe of the brokers (Config.ProbeInterval).
+	BrokerReachable(ok bool)
+	// ProduceFailed hears each failed attempt to produce (retried).
+	ProduceFailed()
 }
 
 // Config configures a Daemon. Zero values take the defaults noted.
@@ -90,6 +94,10 @@ type Config struct {
 	// ShutdownTimeout bounds the last batch's produce and commit on
 	// shutdown. Default 15 s.
 	ShutdownTimeout time.Duration
+	// ProbeInterval is how often the daemon asks the brokers for metadata
+	// to tell whether they are reachable; two failures in a row make it
+	// not ready until one succeeds. Default 1 s.
+	ProbeInterval time.Duration
 
 	// IdleAdvance, when positive, lets a partition whose inputs have been
 	// idle this long move its watermark to the wall clock (less the
@@ -151,6 +159,9 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -176,6 +187,10 @@ type Daemon struct {
 	promoParts     int
 
 	rules atomic.Pointer[rules.RuleSet]
+
+	// unreachable is why the last two probes of the brokers failed; nil
+	// while they answer
+	unreachable atomic.Pointer[string]
 
 	mu      sync.Mutex
 	workers map[int]*worker // the partitions of the present generation
@@ -220,16 +235,32 @@ func (d *Daemon) Reload(rs *rules.RuleSet) {
 // Ready reports whether every assigned partition has restored its state
 // and caught up with its inputs, and if not, why.
 func (d *Daemon) Ready() (bool, string) {
+	if why := d.unreachable.Load(); why != nil {
+		return false, "brokers unreachable: " + *why
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.joined {
-		return false, "joining the consumer group"
+		return false, "joining the consumer group (rebalancing)"
 	}
-	var behind []string
+	var behind, failing []string
+	now := d.cfg.Now()
 	for p, w := range d.workers {
 		if !w.caughtUp.Load() {
 			behind = append(behind, fmt.Sprint(p))
 		}
+		if since := w.failing.Load(); since != 0 {
+			why := ""
+			if e := w.failErr.Load(); e != nil {
+				why = ": " + *e
+			}
+			failing = append(failing, fmt.Sprintf("partition %d: records not acknowledged for %s%s",
+				p, now.Sub(time.Unix(0, since)).Round(time.Millisecond), why))
+		}
+	}
+	if len(failing) > 0 {
+		sort.Strings(failing)
+		return false, strings.Join(failing, "; ")
 	}
 	if len(behind) > 0 {
 		sort.Strings(behind)
@@ -317,6 +348,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer d.out.Close()
 	defer d.changelog.Close()
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() { defer close(probed); d.probe(probeCtx) }()
+	defer func() { stopProbe(); <-probed }()
 
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID: d.cfg.Group, Brokers: d.cfg.Brokers, Dialer: d.dialer,
@@ -361,6 +396,68 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
+// probe asks the brokers for the metadata of the prices topic every
+// ProbeInterval, so that readiness turns false while they are unreachable
+// (stopped, or cut off by the network) even when every partition is idle:
+// the readers and writers retry quietly on their own.
+func (d *Daemon) probe(ctx context.Context) {
+	tick := time.NewTicker(d.cfg.ProbeInterval)
+	defer tick.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		err := d.probeOnce(ctx, max(2*d.cfg.ProbeInterval, 2*time.Second))
+		if ctx.Err() != nil {
+			return
+		}
+		d.cfg.Observer.BrokerReachable(err == nil)
+		if err == nil {
+			if failures >= 2 {
+				d.cfg.Log.Info().Msg("brokers reachable again")
+			}
+			failures = 0
+			d.unreachable.Store(nil)
+			continue
+		}
+		failures++
+		if failures == 2 {
+			why := err.Error()
+			d.unreachable.Store(&why)
+			d.cfg.Log.Warn().Err(err).Msg("brokers unreachable: not ready until they answer")
+		}
+	}
+}
+
+// probeOnce opens a connection of its own to each broker in turn until one
+// answers a metadata request within timeout. (A kafka-go Transport would
+// answer from its metadata cache, and a pooled connection can hang.)
+func (d *Daemon) probeOnce(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for _, b := range d.cfg.Brokers {
+		conn, err := d.dialer.DialContext(ctx, "tcp", b)
+		if err != nil {
+			last = err
+			continue
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			conn.SetDeadline(dl)
+		}
+		_, err = conn.Brokers()
+		conn.Close()
+		if err == nil {
+			return nil
+		}
+		last = err
+	}
+	return last
+}
+
 func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 	nums := map[int]int64{}
 	stock := map[int]int64{}
@@ -388,9 +485,32 @@ func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 	d.mu.Unlock()
 	d.cfg.Observer.Assigned(len(ws))
 	d.cfg.Log.Info().Int32("generation", gen.ID).Ints("partitions", owned).Msg("partitions assigned")
+	// not ready from the end of this generation until the next one's
+	// partitions have restored and caught up
+	gen.Start(func(gctx context.Context) {
+		<-gctx.Done()
+		d.mu.Lock()
+		if sameWorkers(d.workers, ws) {
+			d.joined = false
+		}
+		d.mu.Unlock()
+	})
 	for _, w := range ws {
 		gen.Start(func(gctx context.Context) { w.run(ctx, gctx) })
 	}
+}
+
+// sameWorkers reports whether a and b are the same generation's workers.
+func sameWorkers(a, b map[int]*worker) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for p, w := range a {
+		if b[p] != w {
+			return false
+		}
+	}
+	return true
 }
 
 // samePartition writes each message to the partition it names: the
@@ -421,3 +541,5 @@ func (nopObserver) EventToOutput(time.Duration)   {}
 func (nopObserver) Lag(string, int, int64)        {}
 func (nopObserver) Assigned(int)                  {}
 func (nopObserver) EngineStats(_, _ engine.Stats) {}
+func (nopObserver) BrokerReachable(bool)          {}
+func (nopObserver) ProduceFailed()                {}

@@ -34,6 +34,14 @@ type worker struct {
 	reloads  chan *rules.RuleSet
 	calls    chan func(*engine.Engine)
 	caughtUp atomic.Bool
+	// failing is when producing began to fail (unix nanoseconds), 0 while
+	// records are acknowledged: the partition is then not ready
+	failing atomic.Int64
+	failErr atomic.Pointer[string]
+
+	// durable is the group offsets of prices and stock in the last
+	// checkpoint written to the changelog; nil before the first
+	durable map[string]map[int]int64
 
 	// the batch in progress
 	outs           []engine.Output
@@ -42,6 +50,11 @@ type worker struct {
 	batchStart     time.Time
 	oldestWall     time.Time // when the oldest event of the batch was fetched
 	blockedSince   time.Time
+	// resumed is when the last batch that took longer than Grace to
+	// produce and commit ended: the inputs' fetchers could not hand over
+	// events meanwhile, so the grace and the wait for a lagging input
+	// count from then, not from the fetch
+	resumed time.Time
 	stats          engine.Stats
 	lastEvent      time.Time // wall time of the last event applied
 	lastAdvance    time.Time
@@ -140,6 +153,9 @@ func (w *worker) run(ctx, gctx context.Context) {
 	switch {
 	case err == nil || errors.Is(err, context.Canceled) || errors.Is(err, kafka.ErrGenerationEnded):
 		w.log.Debug().Msg("partition released")
+	case errors.Is(err, errFenced):
+		// ending the function ends the generation: the member rejoins
+		w.log.Warn().Err(err).Msg("partition released without a checkpoint")
 	default:
 		// the generation ends with this function: the group rebalances
 		// and the partition restarts from its changelog
@@ -206,8 +222,12 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 		case <-lagTick.C:
 			w.reportLag()
 		case <-stop.Done():
-			// the last batch: what was applied is produced and committed
-			w.release(true)
+			// the last batch: what can be applied in order is, and is
+			// produced and committed with what was applied before. Events
+			// queued behind an input that may still hold earlier ones stay
+			// unapplied: the checkpoint's offsets leave them to the next
+			// owner, which reads them again in order.
+			w.release()
 			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), w.d.cfg.ShutdownTimeout)
 			err := w.commit(sctx, true)
 			scancel()
@@ -216,16 +236,23 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 			}
 			return nil
 		}
-		w.release(false)
+		w.release()
 		w.updateCaughtUp()
 		now := w.d.cfg.Now()
 		if w.applied >= w.d.cfg.BatchSize || pendingReload || w.advanced ||
 			((w.applied > 0 || len(w.dead) > 0 || len(w.outs) > 0) && ((len(in) == 0 && w.inputsCaughtUp()) || now.Sub(w.batchStart) >= w.d.cfg.BatchTimeout)) {
+			t0 := w.d.cfg.Now()
 			if err := w.commit(stop, false); err != nil {
 				if stop.Err() != nil {
 					continue // handled at stop.Done
 				}
 				return err
+			}
+			if end := w.d.cfg.Now(); end.Sub(t0) >= w.d.cfg.Grace {
+				w.resumed = end
+				if !w.blockedSince.IsZero() {
+					w.blockedSince = end
+				}
 			}
 			pendingReload, w.advanced = false, false
 		}
@@ -276,6 +303,10 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 		if err := json.Unmarshal(raw, &meta); err != nil {
 			return meta, n, fmt.Errorf("checkpoint meta: %w", err)
 		}
+		w.durable = w.groupOffsets(func(topic string) (int64, bool) {
+			off, ok := meta.Offsets[tpKey(topic, w.part)]
+			return off, ok
+		})
 	}
 	w.eng, w.seq, w.outs = eng, engine.NewSequencer(eng), outs
 	return meta, n, nil
@@ -426,7 +457,11 @@ func topicAccepts(t Topics, topic string, typ rules.EventType) bool {
 // queued, the others wait for it (up to MaxWait); while a caught-up source
 // has nothing queued, an event waits Grace from its fetch for one produced
 // alongside it. Bad input is taken at once.
-func (w *worker) release(final bool) {
+//
+// The same holds for the last batch of a generation: applying an event
+// ahead of an input that has not delivered its earlier ones would hand the
+// next owner of the partition a state that a replay never has.
+func (w *worker) release() {
 	now := w.d.cfg.Now()
 	for {
 		var best *source
@@ -447,7 +482,7 @@ func (w *worker) release(final bool) {
 			w.blockedSince = time.Time{}
 			return
 		}
-		if empty && best.queue[0].ev != nil && !final {
+		if empty && best.queue[0].ev != nil {
 			if lagging {
 				if w.blockedSince.IsZero() {
 					w.blockedSince = now
@@ -455,7 +490,7 @@ func (w *worker) release(final bool) {
 				if now.Sub(w.blockedSince) < w.d.cfg.MaxWait {
 					return
 				}
-			} else if now.Sub(best.queue[0].wall) < w.d.cfg.Grace {
+			} else if now.Sub(later(best.queue[0].wall, w.resumed)) < w.d.cfg.Grace {
 				return
 			}
 		}
@@ -466,6 +501,13 @@ func (w *worker) release(final bool) {
 		w.blockedSince = time.Time{}
 		w.apply(best, it)
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func itemLess(a, b *source) bool {
@@ -491,6 +533,12 @@ func (w *worker) apply(s *source, it item) {
 	}
 	obs := w.d.cfg.Observer
 	if it.ev == nil {
+		if s.topic == w.d.cfg.Topics.Promotions && w.d.partitionOf(it.msg.Key) != w.part {
+			// every partition reads every promotion: a bad one is the
+			// dead letter of the partition its key hashes to, as its
+			// promo-scope rules are, so that it is reported once
+			return
+		}
 		dl := engine.NewDeadLetter(it.err, it.msg.Value, fmt.Sprintf("%s/%d@%d", s.topic, s.partition, it.msg.Offset))
 		v, _ := json.Marshal(dl)
 		w.dead = append(w.dead, kafka.Message{
@@ -601,10 +649,13 @@ func (w *worker) commit(ctx context.Context, final bool) error {
 	// the end): a crash re-reads at most that much input, whose outputs
 	// come again with the same ids
 	if now := w.d.cfg.Now(); final || now.Sub(w.lastCheckpoint) >= w.d.cfg.CheckpointInterval {
-		if err := w.checkpoint(ctx); err != nil {
+		written, err := w.checkpoint(ctx)
+		if err != nil {
 			return err
 		}
-		w.lastCheckpoint = now
+		if written {
+			w.lastCheckpoint = now
+		}
 	}
 	st := w.eng.Stats()
 	w.d.cfg.Observer.EngineStats(w.stats, st)
@@ -615,10 +666,34 @@ func (w *worker) commit(ctx context.Context, final bool) error {
 	return nil
 }
 
+// errFenced ends a partition whose generation the group coordinator no
+// longer accepts: another member may own the partition now, and a zombie
+// must not write its changelog.
+var errFenced = errors.New("fenced: the consumer group has moved on without this member")
+
 // checkpoint writes the changed state and the input offsets to the
 // changelog, then commits the offsets to the group (DESIGN §8: outputs
 // acknowledged, then the changelog, then the offsets).
-func (w *worker) checkpoint(ctx context.Context) error {
+//
+// The group commit doubles as a fence. Before the changelog is written, the
+// offsets of the previous checkpoint are committed again: the coordinator
+// refuses a commit of a generation that has ended, which is how a process
+// that was paused past its session timeout (or cut off from the group)
+// learns that its partitions may be someone else's before it overwrites
+// their state. When the commit fails for another reason (the coordinator
+// unreachable), the checkpoint waits for the next batch: outputs were
+// produced, and a crash meanwhile only re-reads more input. written is
+// false then.
+func (w *worker) checkpoint(ctx context.Context) (written bool, err error) {
+	if w.durable != nil {
+		if err := w.gen.CommitOffsets(w.durable); err != nil {
+			if fenced(err) {
+				return false, fmt.Errorf("%w: %v", errFenced, err)
+			}
+			w.log.Warn().Err(err).Msg("group commit failed: checkpoint deferred")
+			return false, nil
+		}
+	}
 	meta := checkpointMeta{Offsets: map[string]int64{}}
 	for _, s := range w.srcs {
 		meta.Offsets[tpKey(s.topic, s.partition)] = s.next
@@ -630,27 +705,52 @@ func (w *worker) checkpoint(ctx context.Context) error {
 		cl = append(cl, kafka.Message{Topic: topic, Partition: w.part, Key: []byte(k), Value: v})
 		return nil
 	}); err != nil {
-		return err
+		return false, err
 	}
 	if err := w.write(ctx, w.d.changelog, cl); err != nil {
-		return fmt.Errorf("write changelog: %w", err)
+		// Changes forgot what it handed over; some of it may not be in
+		// the changelog. The next checkpoint (the last batch's, when the
+		// generation is ending) must not pair newer offsets with older
+		// state: it writes every key again.
+		w.eng.TrackChanges()
+		return false, fmt.Errorf("write changelog: %w", err)
 	}
 	w.d.cfg.Observer.Changelog(len(cl))
 	// the checkpoint holds the offsets that count; the group's are for lag
-	// monitoring and tools
-	t := w.d.cfg.Topics
-	offs := map[string]map[int]int64{}
-	for _, s := range w.srcs {
-		if s.topic == t.Prices || s.topic == t.Stock {
-			offs[s.topic] = map[int]int64{s.partition: s.next}
-		}
-	}
-	if err := w.gen.CommitOffsets(offs); err != nil {
+	// monitoring, tools and the fence
+	w.durable = w.groupOffsets(func(topic string) (int64, bool) {
+		off, ok := meta.Offsets[tpKey(topic, w.part)]
+		return off, ok
+	})
+	if err := w.gen.CommitOffsets(w.durable); err != nil {
 		w.log.Debug().Err(err).Msg("commit offsets")
 	} else {
 		w.d.cfg.Observer.Commit()
 	}
-	return nil
+	return true, nil
+}
+
+// groupOffsets are the offsets of the partition's prices and stock that
+// off knows, in the form the group commits.
+func (w *worker) groupOffsets(off func(topic string) (int64, bool)) map[string]map[int]int64 {
+	t := w.d.cfg.Topics
+	out := map[string]map[int]int64{}
+	for _, topic := range []string{t.Prices, t.Stock} {
+		if o, ok := off(topic); ok && o >= 0 {
+			out[topic] = map[int]int64{w.part: o}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// fenced reports whether a commit was refused because this member's
+// generation is over.
+func fenced(err error) bool {
+	return errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) ||
+		errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.FencedInstanceID)
 }
 
 // write produces msgs, retrying until they are acknowledged; only the
@@ -663,11 +763,33 @@ func (w *worker) write(ctx context.Context, wr *kafka.Writer, msgs []kafka.Messa
 	for {
 		err := wr.WriteMessages(ctx, msgs...)
 		if err == nil {
+			w.failing.Store(0)
 			return nil
 		}
 		if ctx.Err() != nil {
-			return err
+			return summarize(err)
 		}
+		// retry only what was not written: fewer duplicates for the
+		// consumers to drop when one topic refuses and the others accept
+		var we kafka.WriteErrors
+		if errors.As(err, &we) && len(we) == len(msgs) {
+			var left []kafka.Message
+			for i, e := range we {
+				if e != nil {
+					left = append(left, msgs[i])
+				}
+			}
+			if len(left) > 0 {
+				msgs = left
+			}
+		}
+		if w.failing.Load() == 0 {
+			w.failing.Store(w.d.cfg.Now().UnixNano())
+		}
+		err = summarize(err)
+		msg := err.Error()
+		w.failErr.Store(&msg)
+		w.d.cfg.Observer.ProduceFailed()
 		w.log.Warn().Err(err).Int("records", len(msgs)).Msg("produce failed; retrying")
 		select {
 		case <-ctx.Done():
@@ -676,6 +798,26 @@ func (w *worker) write(ctx context.Context, wr *kafka.Writer, msgs []kafka.Messa
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// summarize shortens kafka-go's WriteErrors, which hold one error per
+// record (thousands of "connection refused"), to the count and the first.
+func summarize(err error) error {
+	var we kafka.WriteErrors
+	if !errors.As(err, &we) {
+		return err
+	}
+	failed := 0
+	var first error
+	for _, e := range we {
+		if e != nil {
+			failed++
+			if first == nil {
+				first = e
+			}
+		}
+	}
+	return fmt.Errorf("%d of %d records not written: %w", failed, len(we), first)
 }
 
 // encode turns the batch's outputs into records keyed by sku.

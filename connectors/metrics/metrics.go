@@ -62,6 +62,12 @@ type Metrics struct {
 	// PartitionsAssigned is the number of input partitions this instance
 	// owns.
 	PartitionsAssigned prometheus.Gauge
+	// BrokerUp is 1 while the brokers answer the daemon's probe, 0 when
+	// the last one failed.
+	BrokerUp prometheus.Gauge
+	// ProduceFailures counts failed attempts to produce outputs or
+	// changelog records (each is retried until acknowledged).
+	ProduceFailures prometheus.Counter
 	// RulesReloadSuccess is 1 when the last rule (re)load succeeded, 0
 	// when it failed and the previous rules are still running.
 	RulesReloadSuccess prometheus.Gauge
@@ -115,6 +121,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "consumer_lag",
 			Help: "Records between the consumed position and the end of each assigned input partition."}, []string{"topic", "partition"}),
 		PartitionsAssigned:   gauge("partitions_assigned", "Input partitions this instance owns."),
+		BrokerUp:             gauge("broker_up", "1 while the brokers answer the daemon's metadata probe, 0 after a failed probe."),
+		ProduceFailures:      counter("produce_failures_total", "Failed attempts to produce outputs or changelog records; each is retried until acknowledged."),
 		RulesReloadSuccess:   gauge("rules_reload_success", "1 when the last rule load or reload succeeded, 0 when it failed and the previous rules keep running."),
 		RulesReloadTimestamp: gauge("rules_reload_timestamp_seconds", "Unix time of the last successful rule load or reload."),
 		RulesLoaded:          gauge("rules_loaded", "Rules running."),
@@ -129,6 +137,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		m.Events, m.LateEvents, m.DeadLetters, m.RuleEvaluations, m.RuleErrors, m.RuleEvaluationSeconds,
 		m.Alerts, m.Corrections, m.OutputsProduced, m.WrongPartition, m.ConsumerLag, m.PartitionsAssigned,
+		m.BrokerUp, m.ProduceFailures,
 		m.RulesReloadSuccess, m.RulesReloadTimestamp, m.RulesLoaded, m.BatchDuration, m.EventToOutput,
 		m.ChangelogRecords, m.Commits,
 	} {

@@ -25,3 +25,11 @@ func (o Observer) EventToOutput(d time.Duration) {
 func (o Observer) Lag(topic string, partition int, lag int64) { o.M.SetLag(topic, partition, lag) }
 func (o Observer) Assigned(n int)                             { o.M.PartitionsAssigned.Set(float64(n)) }
 func (o Observer) EngineStats(prev, cur engine.Stats)         { o.M.AddStats(prev, cur) }
+func (o Observer) ProduceFailed()                             { o.M.ProduceFailures.Inc() }
+func (o Observer) BrokerReachable(ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	o.M.BrokerUp.Set(v)
+}
