@@ -54,10 +54,11 @@ type runConfig struct {
 	Brokers  []string       `name:"brokers" env:"PROMOGUARD_BROKERS" placeholder:"HOST:PORT" yaml:"brokers" help:"Kafka bootstrap brokers. None: start the embedded single-node broker on 127.0.0.1 (for trying promoguard out, not for production)."`
 	Embedded embeddedConfig `embed:"" prefix:"embedded-" envprefix:"PROMOGUARD_EMBEDDED_" yaml:"embedded"`
 
-	GroupID      string       `name:"group-id" env:"PROMOGUARD_GROUP_ID" default:"promoguard" placeholder:"ID" yaml:"group_id" help:"Kafka consumer group id; instances with the same id share the partitions."`
-	Topics       topicsConfig `embed:"" prefix:"topics-" envprefix:"PROMOGUARD_TOPICS_" yaml:"topics"`
-	CreateTopics bool         `name:"create-topics" env:"PROMOGUARD_CREATE_TOPICS" default:"true" negatable:"" yaml:"create_topics" help:"Create missing topics (the changelog compacted). With --no-create-topics a missing topic is an error that names it."`
-	Partitions   int          `name:"partitions" env:"PROMOGUARD_PARTITIONS" default:"6" placeholder:"N" yaml:"partitions" help:"Partition count of the topics promoguard creates. Prices, stock and the changelog must have equal counts."`
+	GroupID      string         `name:"group-id" env:"PROMOGUARD_GROUP_ID" default:"promoguard" placeholder:"ID" yaml:"group_id" help:"Kafka consumer group id; instances with the same id share the partitions."`
+	Session      configDuration `name:"session-timeout" env:"PROMOGUARD_SESSION_TIMEOUT" default:"10s" placeholder:"DUR" yaml:"session_timeout" help:"Consumer group session timeout: an instance silent this long (crashed, paused, cut off) loses its partitions to the others. The brokers bound it (group.min/max.session.timeout.ms, 6s to 30m by default)."`
+	Topics       topicsConfig   `embed:"" prefix:"topics-" envprefix:"PROMOGUARD_TOPICS_" yaml:"topics"`
+	CreateTopics bool           `name:"create-topics" env:"PROMOGUARD_CREATE_TOPICS" default:"true" negatable:"" yaml:"create_topics" help:"Create missing topics (the changelog compacted). With --no-create-topics a missing topic is an error that names it."`
+	Partitions   int            `name:"partitions" env:"PROMOGUARD_PARTITIONS" default:"6" placeholder:"N" yaml:"partitions" help:"Partition count of the topics promoguard creates. Prices, stock and the changelog must have equal counts."`
 
 	Rules      []string       `name:"rules" env:"PROMOGUARD_RULES" placeholder:"PATH" yaml:"rules" help:"Rule files or directories of *.yaml and *.yml rule files."`
 	WatchRules bool           `name:"watch-rules" env:"PROMOGUARD_WATCH_RULES" default:"true" negatable:"" yaml:"watch_rules" help:"Reload the rules when a rule file changes (SIGHUP always reloads)."`
@@ -437,6 +438,14 @@ func checkKeys(n ast.Node, t reflect.Type, prefix string, present map[string]str
 			continue
 		}
 		v := unwrap(it.Value())
+		if tag := tagOf(it.Value()); tag != nil && f.Type.Kind() == reflect.Slice {
+			// go-yaml panics decoding a tagged value that is not a
+			// sequence into a slice (rules: !!str r.yaml)
+			if _, seq := v.(*ast.SequenceNode); !seq {
+				*errs = append(*errs, nodeError(tag, "%s %s was used where sequence is expected", tag.Start.Value, strings.ToLower(v.Type().String())).(*posError))
+				continue
+			}
+		}
 		if _, null := v.(*ast.NullNode); null {
 			continue
 		}
@@ -477,6 +486,24 @@ func unwrap(n ast.Node) ast.Node {
 			return n
 		default:
 			return n
+		}
+	}
+}
+
+// tagOf is the tag of a value (such as !!str), through anchors; nil when
+// it has none.
+func tagOf(n ast.Node) *ast.TagNode {
+	for {
+		switch v := n.(type) {
+		case *ast.TagNode:
+			if v.Start == nil {
+				return nil
+			}
+			return v
+		case *ast.AnchorNode:
+			n = v.Value
+		default:
+			return nil
 		}
 	}
 }
@@ -613,6 +640,9 @@ func (c *runConfig) Validate() error {
 	}
 	if c.MaxSkew < 0 {
 		bad("max_skew", "must not be negative, got %s", c.MaxSkew)
+	}
+	if c.Session < configDuration(time.Second) {
+		bad("session_timeout", "must be at least 1s, got %s", c.Session)
 	}
 	checkAddr("http.addr", c.HTTP.Addr)
 	if err := c.Security.Validate(); err != nil {

@@ -44,7 +44,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := runConfig{
-		Rules: []string{"r.yaml"}, GroupID: "promoguard", CreateTopics: true, Partitions: 6, WatchRules: true,
+		Rules: []string{"r.yaml"}, GroupID: "promoguard", Session: configDuration(10 * time.Second), CreateTopics: true, Partitions: 6, WatchRules: true,
 		Horizon: configDuration(30 * 24 * time.Hour), MaxSkew: configDuration(time.Hour),
 		Embedded: embeddedConfig{Addr: "127.0.0.1:9092"},
 		Topics: topicsConfig{Prices: "pricing.prices", Stock: "pricing.stock", Promotions: "pricing.promotions",

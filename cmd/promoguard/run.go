@@ -125,6 +125,7 @@ func (c *runCmd) Run(e env) error {
 		Grace:              time.Duration(c.Batch.Grace),
 		MaxWait:            time.Duration(c.Batch.MaxWait),
 		CheckpointInterval: time.Duration(c.Batch.Checkpoint),
+		SessionTimeout:     time.Duration(c.Session),
 		Log:                log,
 		Observer:           metrics.Observer{M: m},
 	}
