@@ -44,17 +44,17 @@ type worker struct {
 	durable map[string]map[int]int64
 
 	// the batch in progress
-	outs           []engine.Output
-	dead           []kafka.Message
-	applied        int
-	batchStart     time.Time
-	oldestWall     time.Time // when the oldest event of the batch was fetched
-	blockedSince   time.Time
+	outs         []engine.Output
+	dead         []kafka.Message
+	applied      int
+	batchStart   time.Time
+	oldestWall   time.Time // when the oldest event of the batch was fetched
+	blockedSince time.Time
 	// resumed is when the last batch that took longer than Grace to
 	// produce and commit ended: the inputs' fetchers could not hand over
 	// events meanwhile, so the grace and the wait for a lagging input
 	// count from then, not from the fetch
-	resumed time.Time
+	resumed        time.Time
 	stats          engine.Stats
 	lastEvent      time.Time // wall time of the last event applied
 	lastAdvance    time.Time

@@ -41,7 +41,7 @@ func TestNamesAndLint(t *testing.T) {
 		"rule_evaluation_seconds_total", "alerts_total", "corrections_total", "outputs_produced_total",
 		"wrong_partition_total", "consumer_lag", "partitions_assigned", "rules_reload_success",
 		"rules_reload_timestamp_seconds", "rules_loaded", "batch_duration_seconds", "event_to_output_seconds",
-		"changelog_records_total", "commits_total",
+		"changelog_records_total", "commits_total", "broker_up", "produce_failures_total",
 	}
 	mfs, err := reg.Gather()
 	if err != nil {
