@@ -46,7 +46,8 @@ fuzz:
 # failure or Ctrl-C too; its log is kept when the tests fail. Only packages
 # that have integration tests run (their unit tests run again with them). With
 # PROMOGUARD_TEST_BROKERS set, they use that broker instead of starting one.
-BROKER := connectors/kafka/testbroker/broker.sh
+BROKER      := connectors/kafka/testbroker/broker.sh
+WITH_BROKER := connectors/kafka/testbroker/with-broker.sh
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: integration integration-tools
 
@@ -55,6 +56,7 @@ integration-tools:
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -66,17 +68,19 @@ integration: deps integration-tools
 	pkgs=$$($(GO) list -tags integration -f '{{$$d := .Dir}}{{range .TestGoFiles}}{{$$d}}/{{.}} {{end}}{{range .XTestGoFiles}}{{$$d}}/{{.}} {{end}}' ./... \
 		| xargs -r grep -lE '^//go:build.*[^!]integration\b' | xargs -r -n1 dirname | sort -u); \
 	[ -n "$$pkgs" ] || { echo "integration: no test file has the integration build tag"; exit 1; }; \
-	if [ -n "$${PROMOGUARD_TEST_BROKERS:-}" ]; then \
-		echo "integration: using the broker at $$PROMOGUARD_TEST_BROKERS"; \
-		exec $(GO) test -race -count=1 -p 1 -tags integration $$pkgs; \
-	fi; \
-	$(BROKER) fetch; \
-	dir=$$(mktemp -d "$${TMPDIR:-/tmp}/promoguard-kafka.XXXXXX"); \
-	trap 'rc=$$?; $(BROKER) stop "$$dir"; if [ $$rc -eq 0 ]; then rm -rf "$$dir"; else echo "integration: broker log kept in $$dir/broker.log"; fi; exit $$rc' EXIT; \
-	trap 'exit 130' INT TERM HUP; \
-	PROMOGUARD_TEST_BROKERS=$$($(BROKER) start "$$dir"); export PROMOGUARD_TEST_BROKERS; \
-	PROMOGUARD_TEST_BROKER_DIR=$$dir; export PROMOGUARD_TEST_BROKER_DIR; \
-	$(GO) test -race -count=1 -p 1 -tags integration $$pkgs
+	$(WITH_BROKER) $(GO) test -race -count=1 -p 1 -timeout 30m -tags integration $$pkgs
+
+# The reliability scenarios of RELIABILITY.md (faults injected while the
+# daemon works, compared with a fault-free replay) at their larger size, on
+# a broker of their own; each scenario's row goes to reliability-report.md.
+# `make test` runs the same scenarios at a small size (and its daemon binary
+# with the race detector, which this run leaves out).
+.PHONY: reliability
+reliability: deps integration-tools
+	rm -f reliability-report.md
+	PROMOGUARD_RELIABILITY=large PROMOGUARD_RELIABILITY_REPORT=$(CURDIR)/reliability-report.md \
+		$(WITH_BROKER) $(GO) test -count=1 -p 1 -tags integration -timeout 60m -run 'Reliability' -v ./cmd/promoguard/
+	@echo; echo "reliability-report.md:"; cat reliability-report.md
 
 # Shows the product working: checks the example rule pack, then runs the
 # daemon with it on its embedded broker, fed by a generated stream (--demo),
@@ -101,13 +105,7 @@ KBENCH_SKUS   ?= 20000
 KBENCH_EVENTS ?= 400000
 .PHONY: bench-kafka
 bench-kafka: build integration-tools
-	@set -eu; \
-	$(BROKER) fetch; \
-	dir=$$(mktemp -d "$${TMPDIR:-/tmp}/promoguard-kafka.XXXXXX"); \
-	trap '$(BROKER) stop "$$dir"; rm -rf "$$dir"' EXIT; \
-	trap 'exit 130' INT TERM HUP; \
-	brokers=$$($(BROKER) start "$$dir"); \
-	$(BIN) bench --kafka "$$brokers" --skus $(KBENCH_SKUS) --events $(KBENCH_EVENTS) --kafka-rate 20000 --kafka-duration 10s
+	$(WITH_BROKER) sh -c '$(BIN) bench --kafka "$$PROMOGUARD_TEST_BROKERS" --skus $(KBENCH_SKUS) --events $(KBENCH_EVENTS) --kafka-rate 20000 --kafka-duration 10s'
 
 $(CACHE)/bin/staticcheck:
 	GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

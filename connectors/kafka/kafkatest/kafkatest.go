@@ -7,7 +7,8 @@
 // PROMOGUARD_TEST_BROKERS (comma-separated host:port) through [Brokers]. They
 // run one package at a time (-p 1) against one shared broker, so every test
 // makes its own topics and groups with [Name]. The broker does not create
-// topics on its own: create them with [CreateTopics].
+// topics on its own: create them with [CreateTopics]. Tests of TLS and SASL
+// find the broker's SASL_SSL listener, its CA and its users with [SASL].
 //
 // Every helper fails the test on an error; none needs a cleanup call.
 package kafkatest
@@ -19,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -377,4 +379,84 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// SASLUser is a user of the test broker's SASL_SSL listener.
+type SASLUser struct {
+	Mechanism string // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	Username  string
+	Password  string
+}
+
+// SASLListener is the SASL_SSL listener of the broker that broker.sh
+// started: TLS with a certificate for 127.0.0.1 signed by a throwaway CA,
+// then SASL PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, each with a user of its
+// own. It advertises its own address, so a client bootstrapped from it
+// talks to the broker over SASL_SSL only.
+type SASLListener struct {
+	Addr   string     // host:port
+	CAFile string     // PEM file of the CA that signed the listener's certificate
+	Users  []SASLUser // one per mechanism
+}
+
+// SASL returns the SASL_SSL listener of the broker in BrokerDir, from the
+// files broker.sh start writes there: DIR/sasl (host:port), DIR/ca.pem and
+// DIR/sasl-users ("MECHANISM USER PASSWORD" lines). When they are missing a
+// test built with the integration tag fails (without the tag it skips).
+func SASL(t testing.TB) SASLListener {
+	t.Helper()
+	dir := BrokerDir(t)
+	missing := func(err error) {
+		t.Helper()
+		msg := fmt.Sprintf("kafkatest: the broker in %s (%s) has no SASL_SSL listener: %v; "+
+			"start it with this tree's connectors/kafka/testbroker/broker.sh start DIR, as `make integration` does",
+			dir, EnvBrokerDir, err)
+		if integrationBuild {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	addr, err := os.ReadFile(filepath.Join(dir, "sasl"))
+	if err != nil {
+		missing(err)
+		return SASLListener{}
+	}
+	l := SASLListener{Addr: strings.TrimSpace(string(addr)), CAFile: filepath.Join(dir, "ca.pem")}
+	if _, err := os.Stat(l.CAFile); err != nil {
+		missing(err)
+		return SASLListener{}
+	}
+	users, err := os.ReadFile(filepath.Join(dir, "sasl-users"))
+	if err != nil {
+		missing(err)
+		return SASLListener{}
+	}
+	for _, line := range strings.Split(string(users), "\n") {
+		f := strings.Fields(line)
+		switch len(f) {
+		case 0:
+			continue
+		case 3:
+			l.Users = append(l.Users, SASLUser{Mechanism: f[0], Username: f[1], Password: f[2]})
+		default:
+			t.Fatalf("kafkatest: %s: line %q is not \"MECHANISM USER PASSWORD\"", filepath.Join(dir, "sasl-users"), line)
+		}
+	}
+	if l.Addr == "" || len(l.Users) == 0 {
+		t.Fatalf("kafkatest: the SASL_SSL listener in %s has no address or no users", dir)
+	}
+	return l
+}
+
+// User returns the listener's user of mechanism, failing the test when it
+// has none.
+func (l SASLListener) User(t testing.TB, mechanism string) SASLUser {
+	t.Helper()
+	for _, u := range l.Users {
+		if u.Mechanism == mechanism {
+			return u
+		}
+	}
+	t.Fatalf("kafkatest: the SASL_SSL listener %s has no %s user", l.Addr, mechanism)
+	return SASLUser{}
 }

@@ -46,6 +46,80 @@ func Reference(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string]engi
 	return ids
 }
 
+// ReferenceFinal is the state each fingerprint ends in when events run
+// through the engine as `promoguard replay` runs them: firing or resolved
+// for an alert, active or withdrawn for a correction.
+func ReferenceFinal(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string]string {
+	t.Helper()
+	e := engine.New(rs, engine.Options{})
+	seq := engine.NewSequencer(e)
+	var outs []engine.Output
+	for _, l := range events {
+		if ev, err := engine.Decode(l, engine.DecodeOptions{}); err == nil {
+			outs = seq.Push(ev, outs)
+		}
+	}
+	final := map[string]string{}
+	for _, o := range seq.Finish(outs) {
+		if fp, state := fingerprintState(o); fp != "" {
+			final[fp] = state
+		}
+	}
+	return final
+}
+
+func fingerprintState(o engine.Output) (fp, state string) {
+	switch {
+	case o.Alert != nil:
+		return o.Alert.Fingerprint, o.Alert.State
+	case o.Correction != nil:
+		return o.Correction.Fingerprint, o.Correction.State
+	}
+	return "", ""
+}
+
+// FinalStates is the state each fingerprint ends in among the collected
+// records. A fingerprint's records share a key, hence a partition, whose
+// order the collector keeps; records read again after a restart repeat ids
+// already seen and are skipped, so the last first-seen record of a
+// fingerprint is its final state however many duplicates came after it.
+func (c *Collector) FinalStates(t testing.TB) map[string]string {
+	t.Helper()
+	seen := map[string]bool{}
+	final := map[string]string{}
+	for _, m := range c.Messages() {
+		var o engine.Output
+		if err := json.Unmarshal(m.Value, &o); err != nil {
+			t.Fatalf("kafkatest: output %s: %v", m.Value, err)
+		}
+		id := OutputID(o)
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		fp, state := fingerprintState(o)
+		final[fp] = state
+	}
+	return final
+}
+
+// DiffFinal lists the fingerprints whose final state got differs from want.
+func DiffFinal(got, want map[string]string) []string {
+	var out []string
+	for fp, w := range want {
+		if g := got[fp]; g != w {
+			out = append(out, fmt.Sprintf("%s: %q, want %q", fp, g, w))
+		}
+	}
+	for fp, g := range got {
+		if _, ok := want[fp]; !ok {
+			out = append(out, fmt.Sprintf("%s: %q, not in the reference", fp, g))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // OutputID is the id of an alert or a correction; "" for a dead letter.
 func OutputID(o engine.Output) string {
 	switch {
@@ -82,7 +156,13 @@ func Collect(t testing.TB, brokers []string, topics ...string) *Collector {
 				for {
 					m, err := r.FetchMessage(ctx)
 					if err != nil {
-						return
+						if ctx.Err() != nil {
+							return
+						}
+						// the broker restarting, in the fault tests: the
+						// reader reconnects on the next fetch
+						time.Sleep(100 * time.Millisecond)
+						continue
 					}
 					c.mu.Lock()
 					c.msgs = append(c.msgs, m)

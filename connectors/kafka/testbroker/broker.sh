@@ -12,8 +12,12 @@
 #                         DIR/pid and DIR/brokers and prints host:port on stdout.
 #                         DIR/proxied holds "PROXY TARGET": a second listener
 #                         on TARGET advertises PROXY, where the reliability
-#                         tests run a TCP proxy that injects network faults
+#                         tests run a TCP proxy that injects network faults.
+#                         DIR/sasl holds the host:port of a SASL_SSL listener
+#                         (see "TLS and SASL" below), DIR/ca.pem the CA that
+#                         signed its certificate and DIR/sasl-users its users
 #   broker.sh stop DIR    SIGTERM, then SIGKILL after a timeout; deletes DIR/data
+#                         and the TLS files
 #   broker.sh halt DIR [--kill]
 #                         stop the broker (SIGTERM, or SIGKILL at once with
 #                         --kill) and keep its data, for a restart with resume
@@ -32,6 +36,26 @@
 #   KAFKA_HEAP_OPTS          default -Xms512m -Xmx1g
 #   PROMOGUARD_BROKER_START_TIMEOUT  seconds to wait for the broker (default 90)
 #   PROMOGUARD_BROKER_STOP_TIMEOUT   seconds between SIGTERM and SIGKILL (default 30)
+#
+# TLS and SASL: the SASL_SSL listener (DIR/sasl) serves TLS with a server
+# certificate for IP 127.0.0.1 signed by a throwaway CA, both made by openssl
+# at start (DIR/ca.pem; the server's key and certificate in DIR/tls; resume
+# reuses them), and accepts SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512. Its
+# users, fixed test credentials, one per mechanism (DIR/sasl-users lists them
+# as "MECHANISM USER PASSWORD"):
+#
+#   PLAIN           plain-user     plain-secret      (the listener's JAAS config)
+#   SCRAM-SHA-256   scram256-user  scram256-secret   (StorageTool --add-scram)
+#   SCRAM-SHA-512   scram512-user  scram512-secret   (StorageTool --add-scram)
+#
+# A user exists for its mechanism only. By hand:
+#   kcat -b "$(cat DIR/sasl)" -X security.protocol=SASL_SSL \
+#     -X sasl.mechanisms=PLAIN -X sasl.username=plain-user \
+#     -X sasl.password=plain-secret -X ssl.ca.location=DIR/ca.pem -L
+# (SCRAM with kcat needs librdkafka 2.6.1 or newer, confluentinc/librdkafka
+# #4895: Kafka 4 refuses the SCRAM proof of older ones, such as Debian 12's
+# 2.0.2, as "invalid credentials". kafka-go's SCRAM works.)
+# The broker's own traffic (inter-broker, controller) stays PLAINTEXT.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -136,21 +160,67 @@ cmd_lib() {
   echo "$lib"
 }
 
-# write_server_properties DIR PORT CONTROLLER_PORT PROXIED_PORT PROXY_PORT
+# The SASL_SSL listener's users, one per mechanism, as "MECHANISM USER
+# PASSWORD" (the header's table; DIR/sasl-users is a copy). PLAIN users are
+# in the listener's JAAS config, SCRAM users in the metadata, made by
+# StorageTool format --add-scram. No spaces, commas or brackets in a value.
+sasl_users=(
+  "PLAIN          plain-user     plain-secret"
+  "SCRAM-SHA-256  scram256-user  scram256-secret"
+  "SCRAM-SHA-512  scram512-user  scram512-secret"
+)
+
+# make_certs DIR makes a throwaway CA (DIR/ca.pem; its key is deleted once
+# it has signed) and the SASL_SSL listener's certificate for IP 127.0.0.1,
+# whose key and certificate make its PEM key store, DIR/tls/server.pem.
+make_certs() {
+  local dir=$1 tls=$1/tls
+  command -v openssl >/dev/null || die "openssl is required for the SASL_SSL listener"
+  rm -rf "$tls" "$dir/ca.pem"
+  mkdir -m 700 "$tls"
+  local -a key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc)
+  if ! {
+    openssl req -x509 "${key[@]}" -keyout "$tls/ca.key" -out "$dir/ca.pem" -days 365 \
+      -subj "/CN=promoguard test CA $(date -u +%Y%m%dT%H%M%SZ)" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+      openssl req "${key[@]}" -keyout "$tls/server.key" -out "$tls/server.csr" -subj "/CN=127.0.0.1" &&
+      openssl x509 -req -in "$tls/server.csr" -CA "$dir/ca.pem" -CAkey "$tls/ca.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -days 365 -out "$tls/server.crt" \
+        -extfile <(printf '%s\n' "subjectAltName=IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+          "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth")
+  } >"$tls/openssl.log" 2>&1; then
+    cat "$tls/openssl.log" >&2
+    die "openssl could not make the test certificates"
+  fi
+  # Kafka's PEM key store: the PKCS#8 key (unencrypted: no
+  # ssl.key.password) followed by the certificate chain.
+  (umask 077 && cat "$tls/server.key" "$tls/server.crt" >"$tls/server.pem")
+  rm -f "$tls/ca.key" "$tls/server.csr" "$tls/openssl.log"
+}
+
+# write_server_properties DIR PORT CONTROLLER_PORT PROXIED_PORT PROXY_PORT SASL_PORT
 #
-# Listeners are built from one table so that another one (say SASL_SCRAM for
-# the SCRAM tests) is one more row plus its sasl.* settings; the first row is
-# the one written to DIR/brokers. A row's fourth column is the port it
-# advertises when that is not its own (PROXIED advertises the fault proxy).
+# Listeners are built from one table, each with its settings below; the
+# first row is the one written to DIR/brokers. A row's fourth column is the
+# port it advertises when that is not its own (PROXIED advertises the fault
+# proxy).
 write_server_properties() {
-  local dir=$1 port=$2 cport=$3 pport=$4 xport=$5
+  local dir=$1 port=$2 cport=$3 pport=$4 xport=$5 sport=$6
   local -a rows=(
     # name        protocol    port     advertised
     "PLAINTEXT    PLAINTEXT   $port    $port"
     "CONTROLLER   PLAINTEXT   $cport   -"
     "PROXIED      PLAINTEXT   $pport   $xport"
+    "SASL_SSL     SASL_SSL    $sport   $sport"
   )
-  local listeners="" advertised="" protomap="" name proto p adv row
+  local plain_jaas="org.apache.kafka.common.security.plain.PlainLoginModule required" row mech user pass
+  for row in "${sasl_users[@]}"; do
+    read -r mech user pass <<<"$row"
+    if [[ $mech == PLAIN ]]; then
+      plain_jaas+=" user_$user=\"$pass\""
+    fi
+  done
+  local listeners="" advertised="" protomap="" name proto p adv
   for row in "${rows[@]}"; do
     read -r name proto p adv <<<"$row"
     listeners+="${listeners:+,}$name://127.0.0.1:$p"
@@ -197,6 +267,17 @@ log.cleaner.dedupe.buffer.size=16777216
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
+
+# The SASL_SSL listener: TLS with a PEM key store (no client certificates),
+# then SASL. PLAIN checks the users of its JAAS config; SCRAM the
+# credentials that StorageTool format --add-scram put in the metadata.
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$dir/tls/server.pem
+listener.name.sasl_ssl.ssl.client.auth=none
+listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=$plain_jaas;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 EOF
 }
 
@@ -318,10 +399,20 @@ cmd_start() {
   rm -f "$dir/waitbroker"
   check_runtime "$dir"
   write_log4j "$dir"
-  local attempt port cport pport xport cluster rc
+  rm -f "$dir/sasl" "$dir/sasl-users"
+  make_certs "$dir"
+  local -a scram=()
+  local row mech user pass
+  for row in "${sasl_users[@]}"; do
+    read -r mech user pass <<<"$row"
+    if [[ $mech == SCRAM-* ]]; then
+      scram+=(--add-scram "$mech=[name=$user,password=$pass]")
+    fi
+  done
+  local attempt port cport pport xport sport cluster rc
   for attempt in 1 2 3; do
-    read -r port cport pport xport < <("$dir/waitbroker" -free 4)
-    write_server_properties "$dir" "$port" "$cport" "$pport" "$xport"
+    read -r port cport pport xport sport < <("$dir/waitbroker" -free 5)
+    write_server_properties "$dir" "$port" "$cport" "$pport" "$xport" "$sport"
     rm -rf "$dir/data" "$dir/broker.log" "$dir/broker.out"
     # A cluster id is 16 random bytes in URL-safe base64 without padding.
     cluster=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
@@ -329,13 +420,15 @@ cmd_start() {
       cluster=A${cluster:1}
     fi
     "$java" -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$dir/log4j2.properties" \
-      kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" --standalone \
+      kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" --standalone "${scram[@]}" \
       >"$dir/format.log" 2>&1 || { show_logs "$dir"; die "formatting the storage failed"; }
-    log "starting Kafka $version on 127.0.0.1:$port (controller $cport, proxied $pport via $xport), files in $dir"
+    log "starting Kafka $version on 127.0.0.1:$port (controller $cport, proxied $pport via $xport, SASL_SSL $sport), files in $dir"
     rc=0
     launch "$dir" "$port" || rc=$?
     if [[ $rc -eq 0 ]]; then
       echo "127.0.0.1:$xport 127.0.0.1:$pport" >"$dir/proxied"
+      printf '%s\n' "${sasl_users[@]}" | tr -s ' ' >"$dir/sasl-users"
+      echo "127.0.0.1:$sport" >"$dir/sasl"
       log "$((SECONDS - started))s with the build and format"
       echo "127.0.0.1:$port"
       return 0
@@ -399,7 +492,7 @@ cmd_stop() {
   else
     log "no broker running in $dir"
   fi
-  rm -rf "$dir/data" "$dir/waitbroker" "$dir/proxied"
+  rm -rf "$dir/data" "$dir/waitbroker" "$dir/proxied" "$dir/sasl" "$dir/sasl-users" "$dir/ca.pem" "$dir/tls"
 }
 
 case ${1:-} in
