@@ -134,6 +134,14 @@ func (w *worker) explain(ctx context.Context, sku, channel string) (any, bool) {
 	}
 }
 
+// fetchMaxWait is the readers' long poll. A kafka-go Reader sets its read
+// deadline to MaxWait and asks the broker to wait MaxWait less a quarter
+// of it (less 1 s from 1 s up): the network gets what is left. At 100 ms
+// (25 ms for a round trip) a reader behind 100 ms of latency never
+// completed a fetch; at 2 s it has 1 s. A record still comes back as soon
+// as it is there: the wait only paces the polls of an idle partition.
+const fetchMaxWait = 2 * time.Second
+
 // checkpointMeta is the worker's part of a changelog checkpoint: the next
 // offset of every input, by "topic/partition".
 type checkpointMeta struct {
@@ -272,7 +280,7 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 	if last > first {
 		rd := kafka.NewReader(kafka.ReaderConfig{
 			Brokers: w.d.cfg.Brokers, Dialer: w.d.dialer, Topic: topic, Partition: w.part,
-			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 200 * time.Millisecond,
+			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: fetchMaxWait,
 		})
 		defer rd.Close()
 		if err := rd.SetOffset(first); err != nil {
@@ -350,7 +358,7 @@ func (w *worker) openSources(ctx context.Context, meta checkpointMeta, in chan<-
 		}
 		r := kafka.NewReader(kafka.ReaderConfig{
 			Brokers: w.d.cfg.Brokers, Dialer: w.d.dialer, Topic: topic, Partition: p,
-			MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: 1000,
+			MinBytes: 1, MaxBytes: 8 << 20, MaxWait: fetchMaxWait, QueueCapacity: 1000,
 			ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second,
 			ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
 				w.log.Debug().Str("topic", topic).Msgf(f, a...)

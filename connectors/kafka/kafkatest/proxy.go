@@ -151,37 +151,55 @@ func (p *Proxy) serve(client net.Conn) {
 	p.mu.Unlock()
 }
 
-// pipe copies src to dst a read at a time, holding each chunk while the
-// proxy is a black hole and delaying it by the latency set.
+// pipe copies src to dst, holding each chunk while the proxy is a black
+// hole and delivering it the latency set after it was read: a reader
+// goroutine stamps chunks and a writer waits for each one's time, so the
+// delay is latency, not a cap on bandwidth.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer dst.Close()
 	defer src.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			mode, lat, resume := p.mode, p.latency, p.resume
-			p.mu.Unlock()
-			if mode == proxyBlackhole {
-				<-resume
+	type chunk struct {
+		due  time.Time
+		data []byte
+	}
+	chunks := make(chan chunk, 64)
+	go func() {
+		defer close(chunks)
+		for {
+			buf := make([]byte, 64<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
 				p.mu.Lock()
-				mode = p.mode
+				lat := p.latency
 				p.mu.Unlock()
+				chunks <- chunk{time.Now().Add(lat), buf[:n]}
 			}
-			if mode == proxyDown {
-				return
-			}
-			if lat > 0 {
-				time.Sleep(lat)
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
+			if err != nil {
+				return // EOF or closed: closing both ends tells the other side
 			}
 		}
-		if err != nil {
-			return // EOF or closed: closing both ends tells the other side
+	}()
+	for c := range chunks {
+		p.mu.Lock()
+		mode, resume := p.mode, p.resume
+		p.mu.Unlock()
+		if mode == proxyBlackhole {
+			<-resume
+			p.mu.Lock()
+			mode = p.mode
+			p.mu.Unlock()
 		}
+		if mode == proxyDown {
+			break
+		}
+		time.Sleep(time.Until(c.due))
+		if _, err := dst.Write(c.data); err != nil {
+			break
+		}
+	}
+	src.Close()
+	for range chunks {
+		// let the reader finish
 	}
 }
 
@@ -216,7 +234,8 @@ func (p *Proxy) Up() {
 	p.setMode(proxyUp)
 }
 
-// SetLatency delays every chunk of data in either direction by d.
+// SetLatency delays every chunk of data in either direction by d: a
+// round trip takes 2d more.
 func (p *Proxy) SetLatency(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
