@@ -59,6 +59,7 @@ type worker struct {
 	lastEvent      time.Time // wall time of the last event applied
 	lastAdvance    time.Time
 	lastCheckpoint time.Time
+	groupOK        time.Time // the last group commit the coordinator accepted
 	advanced       bool // the watermark moved without an event: commit
 }
 
@@ -637,6 +638,16 @@ func (w *worker) commit(ctx context.Context, final bool) error {
 		return err
 	}
 	msgs = append(msgs, w.dead...)
+	// after a silence longer than a session (the process paused, the
+	// network cut) the generation is likely over: unless the coordinator
+	// still accepts a commit, stop before producing what the partition's
+	// next owner will produce again
+	if len(msgs) > 0 && w.durable != nil && !w.groupOK.IsZero() && w.d.cfg.Now().Sub(w.groupOK) > w.d.cfg.SessionTimeout {
+		if err := w.gen.CommitOffsets(w.durable); err != nil {
+			return fmt.Errorf("%w: silent for longer than a session, and then: %v", errFenced, err)
+		}
+		w.groupOK = w.d.cfg.Now()
+	}
 	if err := w.write(ctx, w.d.out, msgs); err != nil {
 		return fmt.Errorf("produce outputs: %w", err)
 	}
@@ -701,6 +712,7 @@ func (w *worker) checkpoint(ctx context.Context) (written bool, err error) {
 			w.log.Warn().Err(err).Msg("group commit failed: checkpoint deferred")
 			return false, nil
 		}
+		w.groupOK = w.d.cfg.Now()
 	}
 	meta := checkpointMeta{Offsets: map[string]int64{}}
 	for _, s := range w.srcs {
@@ -733,6 +745,7 @@ func (w *worker) checkpoint(ctx context.Context) (written bool, err error) {
 	if err := w.gen.CommitOffsets(w.durable); err != nil {
 		w.log.Debug().Err(err).Msg("commit offsets")
 	} else {
+		w.groupOK = w.d.cfg.Now()
 		w.d.cfg.Observer.Commit()
 	}
 	return true, nil
