@@ -276,8 +276,7 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 	if err != nil {
 		return meta, 0, err
 	}
-	r := engine.NewRestorer()
-	n := 0
+	cr := &checkpointed{r: engine.NewRestorer()}
 	if last > first {
 		rd := kafka.NewReader(kafka.ReaderConfig{
 			Brokers: w.d.cfg.Brokers, Dialer: w.d.dialer, Topic: topic, Partition: w.part,
@@ -290,16 +289,19 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 		for {
 			m, err := rd.FetchMessage(ctx)
 			if err != nil {
-				return meta, n, err
+				return meta, cr.n, err
 			}
-			if err := r.Add(string(m.Key), m.Value); err != nil {
-				return meta, n, fmt.Errorf("%s/%d@%d: %w", topic, w.part, m.Offset, err)
+			if err := cr.add(string(m.Key), m.Value); err != nil {
+				return meta, cr.n, fmt.Errorf("%s/%d@%d: %w", topic, w.part, m.Offset, err)
 			}
-			n++
 			if m.Offset+1 >= last {
 				break
 			}
 		}
+	}
+	n, r := cr.n, cr.r
+	if len(cr.pending) > 0 {
+		w.log.Warn().Int("entries", len(cr.pending)).Msg("changelog ends with entries of an unfinished checkpoint: left out, and every key is written again")
 	}
 	opts := w.d.cfg.Engine
 	part := w.part
@@ -317,8 +319,46 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 			return off, ok
 		})
 	}
+	if len(cr.pending) > 0 {
+		// the changelog's latest value of those keys is the unfinished
+		// one: the next checkpoint must replace it before compaction
+		// keeps it alone
+		eng.TrackChanges()
+	}
 	w.eng, w.seq, w.outs = eng, engine.NewSequencer(eng), outs
 	return meta, n, nil
+}
+
+// checkpointed feeds a Restorer the entries of a changelog partition in
+// log order, each only once the checkpoint entry after it is read. A
+// checkpoint is its entries followed by the checkpoint entry, written in
+// one or more produce requests; a failure between them leaves entries newer
+// than the last checkpoint, whose input offsets do not cover them:
+// re-reading that input would apply its events a second time to them.
+type checkpointed struct {
+	r       *engine.Restorer
+	pending []pendingEntry // entries since the last checkpoint entry
+	n       int            // entries added
+}
+
+type pendingEntry struct {
+	key   string
+	value []byte
+}
+
+func (c *checkpointed) add(key string, value []byte) error {
+	c.pending = append(c.pending, pendingEntry{key, value})
+	if key != engine.CheckpointKey {
+		return nil
+	}
+	for _, p := range c.pending {
+		if err := c.r.Add(p.key, p.value); err != nil {
+			return err
+		}
+		c.n++
+	}
+	c.pending = c.pending[:0]
+	return nil
 }
 
 // offsets returns the first and the next offset of a partition. A new
