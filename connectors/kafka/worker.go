@@ -60,7 +60,7 @@ type worker struct {
 	lastAdvance    time.Time
 	lastCheckpoint time.Time
 	groupOK        time.Time // the last group commit the coordinator accepted
-	advanced       bool // the watermark moved without an event: commit
+	advanced       bool      // the watermark moved without an event: commit
 }
 
 // source is one input partition of a worker.
