@@ -34,10 +34,16 @@ func (e *Engine) minorUnit(code string) (scale, increment int) {
 // roundMoney rounds x to the currency's minor unit: up when dir > 0 (a floor
 // binds: the price must not fall below it), down when dir < 0 (a ceiling
 // binds), to the nearest otherwise. A tolerance keeps a price already on
-// the grid, such as 19.99 computed as 19.990000000000002, where it is.
+// the grid, such as 19.99 computed as 19.990000000000002, where it is. An
+// amount too large for float64 to hold a minor unit (2^53 of them and more)
+// is on the grid already, and is returned as it is: x / step would
+// overflow to +Inf for the largest ones.
 func roundMoney(x float64, scale, increment, dir int) float64 {
 	step := math.Pow10(-scale) * float64(increment)
 	n := x / step
+	if !(math.Abs(n) < 1<<53) {
+		return x
+	}
 	switch {
 	case dir > 0:
 		n = math.Ceil(n - 1e-6)

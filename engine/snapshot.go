@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -444,6 +445,9 @@ func (r *Restorer) Engine(rs *rules.RuleSet, opts Options, out []Output) (*Engin
 		if err := json.Unmarshal(r.promos[id], &ps); err != nil {
 			return nil, nil, out, fmt.Errorf("engine: promotion %q: %w", id, err)
 		}
+		if err := ps.check(id); err != nil {
+			return nil, nil, out, fmt.Errorf("engine: promotion %q: %w", id, err)
+		}
 		e.promoTS[ps.ID] = unsnapTime(ps.TS)
 		if ps.Event == nil {
 			continue
@@ -460,6 +464,9 @@ func (r *Restorer) Engine(rs *rules.RuleSet, opts Options, out []Output) (*Engin
 	for _, id := range sortedKeys(r.skus) {
 		var sn skuSnap
 		if err := json.Unmarshal(r.skus[id], &sn); err != nil {
+			return nil, nil, out, fmt.Errorf("engine: sku %q: %w", id, err)
+		}
+		if err := sn.check(id); err != nil {
 			return nil, nil, out, fmt.Errorf("engine: sku %q: %w", id, err)
 		}
 		s := e.sku(sn.ID)
@@ -516,6 +523,134 @@ func (r *Restorer) Engine(rs *rules.RuleSet, opts Options, out []Output) (*Engin
 		out = e.reevaluate(fresh, out)
 	}
 	return e, cp.Meta, out, nil
+}
+
+// A changelog is read back from a topic that anything with write access
+// can write to, and a corrupted entry must not take the daemon down when it
+// restores, nor later when the state is used: the checks below refuse, with
+// an error, the entries that break what the engine relies on — what Decode
+// guarantees of events, and that a firing alert or an active correction
+// has the record it re-emits.
+
+// check validates a sku entry read under key id.
+func (sn *skuSnap) check(id string) error {
+	if sn.ID != id || id == "" {
+		return fmt.Errorf("holds sku %q", sn.ID)
+	}
+	names := map[string]bool{}
+	for _, cs := range sn.Channels {
+		if cs.Name == "" || names[cs.Name] {
+			return fmt.Errorf("channel %q empty or repeated", cs.Name)
+		}
+		names[cs.Name] = true
+		if cs.Cur != nil {
+			if err := cs.Cur.check(); err != nil {
+				return fmt.Errorf("channel %s: %w", cs.Name, err)
+			}
+		}
+		for i, p := range cs.Sched {
+			if err := p.check(); err != nil {
+				return fmt.Errorf("channel %s: scheduled %w", cs.Name, err)
+			}
+			// in the order of valid_from, which the engine searches
+			if p.ValidFrom == 0 || i > 0 && p.ValidFrom <= cs.Sched[i-1].ValidFrom {
+				return fmt.Errorf("channel %s: scheduled prices out of order", cs.Name)
+			}
+		}
+		for _, h := range cs.Hist {
+			if !money(float64(h.Price)) {
+				return fmt.Errorf("channel %s: history price %v", cs.Name, float64(h.Price))
+			}
+		}
+	}
+	whs := map[string]bool{}
+	for _, w := range sn.Stock {
+		if w.Warehouse == "" || whs[w.Warehouse] {
+			return fmt.Errorf("warehouse %q empty or repeated", w.Warehouse)
+		}
+		whs[w.Warehouse] = true
+		for _, x := range []Number{w.OnHand, w.Reserved, w.Inbound} {
+			if !money(float64(x)) {
+				return fmt.Errorf("warehouse %s: quantity %v", w.Warehouse, float64(x))
+			}
+		}
+		if v := float64(w.Velocity); !math.IsNaN(v) && !money(v) {
+			return fmt.Errorf("warehouse %s: velocity %v", w.Warehouse, v)
+		}
+	}
+	if err := checkAlerts(sn.Alerts); err != nil {
+		return err
+	}
+	for _, c := range sn.Corrections {
+		if c.Active && (c.Last == nil || !money(float64(c.Price))) {
+			return fmt.Errorf("active correction %s without its record or price", c.FP)
+		}
+	}
+	return nil
+}
+
+// check validates a price as Decode would have.
+func (p *priceSnap) check() error {
+	if !money(float64(p.Price)) {
+		return fmt.Errorf("price %v", float64(p.Price))
+	}
+	for _, x := range []Number{p.List, p.Cost, p.MAP} {
+		if f := float64(x); !math.IsNaN(f) && !money(f) {
+			return fmt.Errorf("price %v: a list price, cost or MAP of %v", float64(p.Price), f)
+		}
+	}
+	return nil
+}
+
+// money reports whether x is a finite amount, not negative.
+func money(x float64) bool { return x >= 0 && !math.IsInf(x, 0) }
+
+func checkAlerts(as []alertSnap) error {
+	for _, a := range as {
+		if a.Firing && a.Last == nil {
+			return fmt.Errorf("firing alert %s without its record", a.FP)
+		}
+	}
+	return nil
+}
+
+// check validates a promotion entry read under key id: its promotion must
+// be one Decode could have returned.
+func (ps *promoSnap) check(id string) error {
+	if ps.ID != id || id == "" {
+		return fmt.Errorf("holds promotion %q", ps.ID)
+	}
+	if err := checkAlerts(ps.Alerts); err != nil {
+		return err
+	}
+	p := ps.Event
+	if p == nil {
+		return nil
+	}
+	switch {
+	case p.ID != id || p.Partner == "" || p.Cancelled:
+		return fmt.Errorf("event of promotion %q by %q (cancelled %v)", p.ID, p.Partner, p.Cancelled)
+	case p.Kind == KindPercent && !(p.Value > 0 && p.Value <= 100),
+		(p.Kind == KindAmount || p.Kind == KindFixedPrice) && (!money(p.Value) || p.Currency == ""):
+		return fmt.Errorf("discount %s %v %s", p.Kind, p.Value, p.Currency)
+	case p.Kind != KindPercent && p.Kind != KindAmount && p.Kind != KindFixedPrice:
+		return fmt.Errorf("discount kind %q", p.Kind)
+	case p.Start.IsZero() || !p.Start.Before(p.End):
+		return fmt.Errorf("window [%v, %v)", p.Start, p.End)
+	case p.Stacking != StackExclusive && p.Stacking != StackStackable && p.Stacking != StackStop:
+		return fmt.Errorf("stacking %q", p.Stacking)
+	case !p.AllSKUs && len(p.SKUs) == 0 && len(p.Categories) == 0 && len(p.Brands) == 0:
+		return errors.New("no selector")
+	}
+	if u := float64(ps.Event.ExpectedUplift); !math.IsNaN(u) && !money(u) {
+		return fmt.Errorf("expected uplift %v", u)
+	}
+	for partner, share := range p.FundedBy {
+		if partner == "" || !(share >= 0 && share <= 1) {
+			return fmt.Errorf("funded_by %q: %v", partner, share)
+		}
+	}
+	return nil
 }
 
 // resolveOrphan resolves a firing alert whose rule is gone, from its last
