@@ -376,13 +376,24 @@ func decodeConfig(data []byte, cfg *runConfig) (map[string]string, error) {
 		return nil, configErrors{yamlErrorText(err)}
 	}
 	present := map[string]string{}
-	if len(f.Docs) > 1 {
-		return nil, configErrors{startPos(f.Docs[1].Body) + ": a config file holds one YAML document"}
+	// an empty document (a leading or trailing ---, or only comments)
+	// holds nothing
+	var docs []*ast.DocumentNode
+	for _, d := range f.Docs {
+		if d == nil || d.Body == nil {
+			continue
+		}
+		if _, comment := d.Body.(*ast.CommentGroupNode); !comment {
+			docs = append(docs, d)
+		}
 	}
-	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+	if len(docs) > 1 {
+		return nil, configErrors{startPos(docs[1].Body) + ": a config file holds one YAML document"}
+	}
+	if len(docs) == 0 {
 		return present, nil
 	}
-	body := f.Docs[0].Body
+	body := docs[0].Body
 	var errs []*posError
 	checkKeys(body, reflect.TypeOf(*cfg), "", present, &errs)
 	if len(errs) > 0 {
@@ -509,6 +520,9 @@ func tagOf(n ast.Node) *ast.TagNode {
 }
 
 func nodePos(n ast.Node) string {
+	if n == nil {
+		return "1:1"
+	}
 	if tk := n.GetToken(); tk != nil && tk.Position != nil {
 		return fmt.Sprintf("%d:%d", tk.Position.Line, tk.Position.Column)
 	}
