@@ -9,7 +9,8 @@ FUZZTIME  ?= 5s
 export GOTOOLCHAIN := local
 
 # fuzz targets run by `make test`, as package:Target
-FUZZ_TARGETS := ./rules:FuzzLoad ./rules:FuzzExpr ./engine:FuzzDecode ./rules/ruletest:FuzzLoadTests
+FUZZ_TARGETS := ./rules:FuzzLoad ./rules:FuzzExpr ./engine:FuzzDecode ./rules/ruletest:FuzzLoadTests \
+	./engine:FuzzRestore ./cmd/promoguard:FuzzConfigFile
 
 .PHONY: all build test unit fuzz run bench lint deps clean
 
@@ -36,7 +37,7 @@ fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
 	done
 
 # Integration tests: test files with the `integration` build tag (tests named
