@@ -94,9 +94,15 @@ func (env *dtEnv) setup(cfg Config) {
 
 // produce writes events to their topics keyed as the daemon expects.
 func (env *dtEnv) produce(events [][]byte) {
+	env.t.Helper()
+	env.produceWith(Security{}, events)
+}
+
+// produceWith is produce with a writer that connects with sec.
+func (env *dtEnv) produceWith(sec Security, events [][]byte) {
 	t := env.t
 	t.Helper()
-	w, err := NewWriter(env.brokers, Security{}, "")
+	w, err := NewWriter(env.brokers, sec, "")
 	if err != nil {
 		t.Fatal(err)
 	}

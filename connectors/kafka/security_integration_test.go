@@ -88,7 +88,7 @@ func testSecureDaemon(t *testing.T, l kafkatest.SASLListener, plain string, sec 
 	half := len(events) / 2
 	all := append(events[:len(events):len(events)], kafkatest.Sentinels(parts, "2026-12-01T09:00:00Z")...)
 
-	produceSecure(t, env, sec, events[:half])
+	env.produceWith(sec, events[:half])
 	want1 := kafkatest.Reference(t, env.rs, events[:half])
 	d, stop := env.runDaemon(cfg)
 	got := col.WaitFor(t, want1, 30*time.Second)
@@ -101,7 +101,7 @@ func testSecureDaemon(t *testing.T, l kafkatest.SASLListener, plain string, sec 
 		t.Fatal("the first run wrote nothing to the changelog")
 	}
 
-	produceSecure(t, env, sec, all[half:])
+	env.produceWith(sec, all[half:])
 	want2 := kafkatest.Reference(t, env.rs, all)
 	if len(want2) <= len(want1) {
 		t.Fatalf("the reference has %d outputs, %d after the first half: the second run would show nothing", len(want2), len(want1))
@@ -140,36 +140,6 @@ func deadLetters(col *kafkatest.Collector, topic string) int {
 		}
 	}
 	return n
-}
-
-// produceSecure writes events to their topics keyed as the daemon expects
-// (as dtEnv.produce does), with NewWriter over sec.
-func produceSecure(t *testing.T, env *dtEnv, sec Security, events [][]byte) {
-	t.Helper()
-	w, err := NewWriter(env.brokers, sec, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	var msgs []kafka.Message
-	for _, l := range events {
-		kind, key, err := KeyOf(l)
-		topic := env.topics.Prices
-		switch {
-		case err != nil:
-			// bad input goes to prices, keyed by nothing: a dead letter
-		case kind == KindStock:
-			topic = env.topics.Stock
-		case kind == KindPromotions:
-			topic = env.topics.Promotions
-		}
-		msgs = append(msgs, kafka.Message{Topic: topic, Key: []byte(key), Value: l})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatalf("produce over SASL_SSL: %v", err)
-	}
 }
 
 // Every way of getting TLS or SASL wrong fails at once, not at a timeout,
