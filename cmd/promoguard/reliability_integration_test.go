@@ -427,16 +427,20 @@ func TestIntegrationReliabilityRebalance(t *testing.T) {
 	b := r.startDaemon()
 	r.feed(third, 2*third, 100*time.Millisecond)
 	joined := b.waitReadyFor(t, 120*time.Second)
-	pa, pb := a.metricSum(t, "promoguard_partitions_assigned", ""), b.metricSum(t, "promoguard_partitions_assigned", "")
-	if pa+pb != float64(r.runScenario.parts) || pb == 0 {
-		t.Errorf("after the join: %v + %v partitions assigned, want %d shared", pa, pb, r.runScenario.parts)
-	}
+	var pa, pb float64
+	waitFor(t, 30*time.Second, func() bool {
+		pa, pb = a.metricSum(t, "promoguard_partitions_assigned", ""), b.metricSum(t, "promoguard_partitions_assigned", "")
+		return pa+pb == float64(r.runScenario.parts) && pb > 0
+	}, func() string { return fmt.Sprintf("after the join: %v + %v partitions assigned, want %d shared", pa, pb, r.runScenario.parts) })
 	b.stop(t)
 	r.feed(2*third, len(r.parts), 100*time.Millisecond)
 	left := a.waitReadyFor(t, 120*time.Second)
-	if n := a.metricSum(t, "promoguard_partitions_assigned", ""); n != float64(r.runScenario.parts) {
-		t.Errorf("after the leave: %v partitions assigned to the remaining instance, want %d", n, r.runScenario.parts)
-	}
+	waitFor(t, 30*time.Second, func() bool {
+		pa = a.metricSum(t, "promoguard_partitions_assigned", "")
+		return pa == float64(r.runScenario.parts)
+	}, func() string {
+		return fmt.Sprintf("after the leave: %v partitions assigned to the remaining instance, want %d", pa, r.runScenario.parts)
+	})
 	r.verify(relResult{scenario: "rebalance", injected: fmt.Sprintf("a second instance joins mid-stream (took %v of the %d partitions), later leaves (SIGTERM)", pb, r.runScenario.parts),
 		recovery: fmt.Sprintf("%s join, %s leave", joined.Round(100*time.Millisecond), left.Round(100*time.Millisecond)), notes: "ready after each rebalance"})
 	a.stop(t)
@@ -460,13 +464,9 @@ func TestIntegrationReliabilityPause(t *testing.T) {
 	stopped := time.Now()
 	r.feed(half, len(r.parts)-1, 100*time.Millisecond)
 	// the session (6 s) expires; b takes every partition
-	deadline := time.Now().Add(60 * time.Second)
-	for b.metricSum(t, "promoguard_partitions_assigned", "") != float64(r.runScenario.parts) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the running instance did not take the paused one's partitions:\n%s", b.tail(20))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, 60*time.Second, func() bool {
+		return b.metricSum(t, "promoguard_partitions_assigned", "") == float64(r.runScenario.parts)
+	}, func() string { return "the running instance did not take the paused one's partitions:\n" + b.tail(20) })
 	took := time.Since(stopped)
 	time.Sleep(time.Until(stopped.Add(12 * time.Second)))
 	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
@@ -478,17 +478,11 @@ func TestIntegrationReliabilityPause(t *testing.T) {
 	ra := a.waitReadyFor(t, 120*time.Second)
 	rb := b.waitReadyFor(t, 120*time.Second)
 	// every partition is held, by one instance or the other
-	deadline = time.Now().Add(60 * time.Second)
-	for {
-		na, nb := a.metricSum(t, "promoguard_partitions_assigned", ""), b.metricSum(t, "promoguard_partitions_assigned", "")
-		if na+nb == float64(r.runScenario.parts) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%v + %v partitions assigned after the pause, want %d", na, nb, r.runScenario.parts)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var na, nb float64
+	waitFor(t, 60*time.Second, func() bool {
+		na, nb = a.metricSum(t, "promoguard_partitions_assigned", ""), b.metricSum(t, "promoguard_partitions_assigned", "")
+		return na+nb == float64(r.runScenario.parts)
+	}, func() string { return fmt.Sprintf("%v + %v partitions assigned after the pause, want %d", na, nb, r.runScenario.parts) })
 	r.verify(relResult{scenario: "paused process", injected: fmt.Sprintf("SIGSTOP for %s (session timeout 6s), then SIGCONT", paused.Round(100*time.Millisecond)),
 		recovery: max(ra, rb).Round(100 * time.Millisecond).String(),
 		notes:    fmt.Sprintf("the other instance held every partition %s after the stop; both ready %s after SIGCONT", took.Round(100*time.Millisecond), time.Since(cont).Round(100*time.Millisecond))})
@@ -567,7 +561,7 @@ func TestIntegrationReliabilityPoison(t *testing.T) {
 	}
 	r.col.WaitFor(t, r.want, relWait)
 	drained := time.Since(lastFeed)
-	dead := kafkatest.Consume(t, r.brokers, r.topic("deadletter"), injected+1, 15*time.Second)
+	dead := kafkatest.Consume(t, r.brokers, r.topic("deadletter"), injected+1, 5*time.Second)
 	gotReasons := map[string]int{}
 	for _, m := range dead {
 		h := map[string]string{}
@@ -784,6 +778,19 @@ func TestIntegrationReliabilityReload(t *testing.T) {
 	r.verify(relResult{scenario: "reload under load", injected: fmt.Sprintf("%d reloads (SIGHUP) between two valid rule sets, %d with a broken file, while events flow", reloads, rejected),
 		notes: fmt.Sprintf("broken files rejected with file:line:col, gauge 0 then 1; outputs of one partition switch version at most %d times", most)})
 	p.stop(t)
+}
+
+// waitFor polls cond until it holds, failing the test with why() after
+// timeout.
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool, why func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(why())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // relWait bounds the wait for the reference's outputs.
