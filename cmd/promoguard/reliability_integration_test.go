@@ -424,25 +424,33 @@ func TestIntegrationReliabilityRebalance(t *testing.T) {
 	a := r.startDaemon()
 	third := len(r.parts) / 3
 	r.feed(0, third, 100*time.Millisecond)
+	joining := time.Now()
 	b := r.startDaemon()
 	r.feed(third, 2*third, 100*time.Millisecond)
-	joined := b.waitReadyFor(t, 120*time.Second)
 	var pa, pb float64
 	waitFor(t, 30*time.Second, func() bool {
 		pa, pb = a.metricSum(t, "promoguard_partitions_assigned", ""), b.metricSum(t, "promoguard_partitions_assigned", "")
 		return pa+pb == float64(r.runScenario.parts) && pb > 0
-	}, func() string { return fmt.Sprintf("after the join: %v + %v partitions assigned, want %d shared", pa, pb, r.runScenario.parts) })
+	}, func() string {
+		return fmt.Sprintf("after the join: %v + %v partitions assigned, want %d shared", pa, pb, r.runScenario.parts)
+	})
+	b.waitReadyFor(t, 120*time.Second)
+	a.waitReadyFor(t, 120*time.Second)
+	joined := time.Since(joining)
 	b.stop(t)
-	r.feed(2*third, len(r.parts), 100*time.Millisecond)
-	left := a.waitReadyFor(t, 120*time.Second)
+	leaving := time.Now()
 	waitFor(t, 30*time.Second, func() bool {
 		pa = a.metricSum(t, "promoguard_partitions_assigned", "")
 		return pa == float64(r.runScenario.parts)
 	}, func() string {
 		return fmt.Sprintf("after the leave: %v partitions assigned to the remaining instance, want %d", pa, r.runScenario.parts)
 	})
+	a.waitReadyFor(t, 120*time.Second)
+	left := time.Since(leaving)
+	r.feed(2*third, len(r.parts), 100*time.Millisecond)
 	r.verify(relResult{scenario: "rebalance", injected: fmt.Sprintf("a second instance joins mid-stream (took %v of the %d partitions), later leaves (SIGTERM)", pb, r.runScenario.parts),
-		recovery: fmt.Sprintf("%s join, %s leave", joined.Round(100*time.Millisecond), left.Round(100*time.Millisecond)), notes: "ready after each rebalance"})
+		recovery: fmt.Sprintf("%s join, %s leave", joined.Round(100*time.Millisecond), left.Round(100*time.Millisecond)),
+		notes:    "from the second instance's start, and from its exit, to every partition assigned, restored and caught up"})
 	a.stop(t)
 }
 
@@ -482,7 +490,9 @@ func TestIntegrationReliabilityPause(t *testing.T) {
 	waitFor(t, 60*time.Second, func() bool {
 		na, nb = a.metricSum(t, "promoguard_partitions_assigned", ""), b.metricSum(t, "promoguard_partitions_assigned", "")
 		return na+nb == float64(r.runScenario.parts)
-	}, func() string { return fmt.Sprintf("%v + %v partitions assigned after the pause, want %d", na, nb, r.runScenario.parts) })
+	}, func() string {
+		return fmt.Sprintf("%v + %v partitions assigned after the pause, want %d", na, nb, r.runScenario.parts)
+	})
 	r.verify(relResult{scenario: "paused process", injected: fmt.Sprintf("SIGSTOP for %s (session timeout 6s), then SIGCONT", paused.Round(100*time.Millisecond)),
 		recovery: max(ra, rb).Round(100 * time.Millisecond).String(),
 		notes:    fmt.Sprintf("the other instance held every partition %s after the stop; both ready %s after SIGCONT", took.Round(100*time.Millisecond), time.Since(cont).Round(100*time.Millisecond))})
