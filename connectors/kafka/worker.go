@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -683,10 +684,17 @@ func (w *worker) commit(ctx context.Context, final bool) error {
 	// still accepts a commit, stop before producing what the partition's
 	// next owner will produce again
 	if len(msgs) > 0 && w.durable != nil && !w.groupOK.IsZero() && w.d.cfg.Now().Sub(w.groupOK) > w.d.cfg.SessionTimeout {
-		if err := w.gen.CommitOffsets(w.durable); err != nil {
+		switch err := w.gen.CommitOffsets(w.durable); {
+		case err == nil:
+			w.groupOK = w.d.cfg.Now()
+		case fenced(err) || errors.Is(err, net.ErrClosed):
+			// refused, or the generation's connection closed: over
 			return fmt.Errorf("%w: silent for longer than a session, and then: %v", errFenced, err)
+		default:
+			// a partition merely idle that long meets a coordinator
+			// blip: produce, and let the checkpoint's fence decide
+			w.log.Warn().Err(err).Msg("group commit after a long silence failed")
 		}
-		w.groupOK = w.d.cfg.Now()
 	}
 	if err := w.write(ctx, w.d.out, msgs); err != nil {
 		return fmt.Errorf("produce outputs: %w", err)
