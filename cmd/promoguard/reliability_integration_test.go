@@ -38,7 +38,6 @@ import (
 
 // relSize is the size of a scenario's stream.
 type relSize struct {
-	name         string
 	skus, events int
 	parts        int // the stream is produced in this many parts
 	kills        int // SIGKILLs in the kill scenario
@@ -46,9 +45,9 @@ type relSize struct {
 
 func reliabilitySize() relSize {
 	if os.Getenv("PROMOGUARD_RELIABILITY") == "large" {
-		return relSize{"large", 2000, 120000, 24, 3}
+		return relSize{2000, 120000, 24, 3}
 	}
-	return relSize{"small", 300, 6000, 12, 2}
+	return relSize{300, 6000, 12, 2}
 }
 
 // relRun is one scenario: its topics, stream, reference and collector.

@@ -264,18 +264,11 @@ func (s *runScenario) loadRules() *rules.RuleSet {
 
 // generated is a generated catalog and stream in the example week.
 func generated(t *testing.T, skus, n int) [][]byte {
-	g, err := bench.NewGenerator(bench.Config{SKUs: skus, Events: n, Seed: 7})
+	in, err := bench.Generate(bench.Config{SKUs: skus, Events: n, Seed: 7}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]byte
-	for {
-		ev, ok := g.Next()
-		if !ok {
-			return out
-		}
-		out = append(out, slices.Clone(ev.Line))
-	}
+	return in.Lines
 }
 
 func lastTS(t *testing.T, events [][]byte) time.Time {

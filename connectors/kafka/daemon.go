@@ -193,7 +193,8 @@ type Daemon struct {
 	unreachable atomic.Pointer[string]
 
 	mu      sync.Mutex
-	workers map[int]*worker // the partitions of the present generation
+	workers map[int]*worker   // the partitions of the present generation
+	gen     *kafka.Generation // the present generation
 	joined  bool
 	created map[string]bool // per-channel alert topics known to exist
 }
@@ -396,8 +397,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// probe asks the brokers for the metadata of the prices topic every
-// ProbeInterval, so that readiness turns false while they are unreachable
+// probe asks the brokers for their metadata every ProbeInterval, so that readiness turns false while they are unreachable
 // (stopped, or cut off by the network) even when every partition is idle:
 // the readers and writers retry quietly on their own.
 func (d *Daemon) probe(ctx context.Context) {
@@ -481,7 +481,7 @@ func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 	sort.Ints(owned)
 	d.bal.SetOwned(owned)
 	d.mu.Lock()
-	d.workers, d.joined = ws, true
+	d.workers, d.gen, d.joined = ws, gen, true
 	d.mu.Unlock()
 	d.cfg.Observer.Assigned(len(ws))
 	d.cfg.Log.Info().Int32("generation", gen.ID).Ints("partitions", owned).Msg("partitions assigned")
@@ -490,7 +490,7 @@ func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 	gen.Start(func(gctx context.Context) {
 		<-gctx.Done()
 		d.mu.Lock()
-		if sameWorkers(d.workers, ws) {
+		if d.gen == gen {
 			d.joined = false
 		}
 		d.mu.Unlock()
@@ -498,19 +498,6 @@ func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 	for _, w := range ws {
 		gen.Start(func(gctx context.Context) { w.run(ctx, gctx) })
 	}
-}
-
-// sameWorkers reports whether a and b are the same generation's workers.
-func sameWorkers(a, b map[int]*worker) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for p, w := range a {
-		if b[p] != w {
-			return false
-		}
-	}
-	return true
 }
 
 // samePartition writes each message to the partition it names: the
