@@ -112,6 +112,18 @@ KBENCH_EVENTS ?= 400000
 bench-kafka: build integration-tools
 	$(WITH_BROKER) sh -c '$(BIN) bench --kafka "$$PROMOGUARD_TEST_BROKERS" --skus $(KBENCH_SKUS) --events $(KBENCH_EVENTS) --kafka-rate 20000 --kafka-duration 10s'
 
+# Deliberate breaks of the code, one at a time, each of which a test must
+# catch (scripts/mutants/*.mutant); the ones that need the daemon on a real
+# broker get one. Re-run it after a rewrite: a survivor is a test gap.
+.PHONY: mutants compare-outputs
+mutants: deps integration-tools
+	$(WITH_BROKER) scripts/mutants.sh $(MUTANTS)
+
+# Byte-identical outputs of the example week and six generated streams
+# between BASE (default origin/main, else HEAD~1) and the work tree.
+compare-outputs: deps
+	scripts/compare-outputs.sh $(BASE)
+
 $(CACHE)/bin/staticcheck:
 	GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
