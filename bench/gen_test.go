@@ -5,8 +5,7 @@ import (
 	"crypto/sha256"
 	"testing"
 
-	"github.com/promoguard/promoguard/engine"
-	"github.com/promoguard/promoguard/rules"
+	"github.com/promoguard/promoguard/event"
 )
 
 func generate(t *testing.T, cfg Config) []Event {
@@ -28,7 +27,7 @@ func generate(t *testing.T, cfg Config) []Event {
 }
 
 // TestGeneratedEventsDecode checks that every event of every shape is
-// accepted by engine.Decode, with the type and key the generator says, and
+// accepted by event.Decode, with the type and key the generator says, and
 // that time never goes back.
 func TestGeneratedEventsDecode(t *testing.T) {
 	for _, shape := range []Shape{Steady, Ramp, Burst} {
@@ -38,10 +37,10 @@ func TestGeneratedEventsDecode(t *testing.T) {
 			if len(evs) != cfg.Events {
 				t.Fatalf("got %d events, want %d", len(evs), cfg.Events)
 			}
-			kinds := map[rules.EventType]int{}
-			var last engine.Event
+			kinds := map[event.Type]int{}
+			var last event.Event
 			for i, ev := range evs {
-				d, err := engine.Decode(ev.Line, engine.DecodeOptions{})
+				d, err := event.Decode(ev.Line, event.DecodeOptions{})
 				if err != nil {
 					t.Fatalf("event %d does not decode: %v\n%s", i, err, ev.Line)
 				}
@@ -54,7 +53,7 @@ func TestGeneratedEventsDecode(t *testing.T) {
 				last = *d
 				kinds[d.Type]++
 			}
-			if kinds[rules.EventPrice] == 0 || kinds[rules.EventStock] == 0 || kinds[rules.EventPromo] == 0 {
+			if kinds[event.TypePrice] == 0 || kinds[event.TypeStock] == 0 || kinds[event.TypePromo] == 0 {
 				t.Errorf("a type is missing: %v", kinds)
 			}
 		})

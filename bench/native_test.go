@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
 )
@@ -13,7 +15,7 @@ import (
 func replayAll(t *testing.T, rs *rules.RuleSet, evs []Event, opts engine.Options) []byte {
 	t.Helper()
 	seq := engine.NewSequencer(engine.New(rs, opts))
-	var out []engine.Output
+	var out []event.Output
 	var buf bytes.Buffer
 	emit := func() {
 		for _, o := range out {
@@ -27,7 +29,7 @@ func replayAll(t *testing.T, rs *rules.RuleSet, evs []Event, opts engine.Options
 		out = out[:0]
 	}
 	for _, ev := range evs {
-		d, err := engine.Decode(ev.Line, engine.DecodeOptions{})
+		d, err := event.Decode(ev.Line, event.DecodeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

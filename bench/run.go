@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
 )
@@ -238,8 +240,8 @@ func Run(in *Input, opts RunOptions) (*Result, error) {
 }
 
 func (w *worker) run(in *Input, clock func() int64, step int, progress func(int)) {
-	var out []engine.Output
-	dec := engine.DecodeOptions{}
+	var out []event.Output
+	dec := event.DecodeOptions{}
 	var runTS time.Time
 	runFrom := 0       // index in w.idx of the first event of the buffered run
 	var starts []int64 // when each event of the buffered run started
@@ -258,12 +260,12 @@ func (w *worker) run(in *Input, clock func() int64, step int, progress func(int)
 	}
 	for j, i := range w.idx {
 		t := clock()
-		ev, err := engine.Decode(in.Lines[i], dec)
+		ev, err := event.Decode(in.Lines[i], dec)
 		if err != nil {
 			// generated events always decode; a bad one is counted and
 			// encoded as replay would, ahead of the buffered run
 			w.dead++
-			w.encode([]engine.Output{engine.NewDeadLetter(err, in.Lines[i], "bench:"+strconv.Itoa(int(i)))})
+			w.encode([]event.Output{event.NewDeadLetter(err, in.Lines[i], "bench:"+strconv.Itoa(int(i)))})
 			flush()
 			w.lat[j] = sat(clock() - t)
 			runFrom = j + 1
@@ -298,7 +300,7 @@ func sat(d int64) uint32 {
 }
 
 // encode writes outputs as the daemon does: one JSON record per line.
-func (w *worker) encode(out []engine.Output) {
+func (w *worker) encode(out []event.Output) {
 	for _, o := range out {
 		b, err := o.AppendJSON(w.out)
 		if err != nil {
@@ -330,9 +332,9 @@ func (r *Result) collect(workers []*worker, t0 int64) {
 		lat = append(lat, w.lat...)
 		r.Outputs += w.outs
 		r.OutputBytes += w.bytes + int64(len(w.out))
-		r.OutputsByKind[engine.KindAlert] += w.kinds[0]
-		r.OutputsByKind[engine.KindCorrection] += w.kinds[1]
-		r.OutputsByKind[engine.KindDeadLetter] += w.kinds[2]
+		r.OutputsByKind[event.KindAlert] += w.kinds[0]
+		r.OutputsByKind[event.KindCorrection] += w.kinds[1]
+		r.OutputsByKind[event.KindDeadLetter] += w.kinds[2]
 		r.DeadLetters += w.dead
 		st := w.eng.Stats()
 		r.Late += st.Late

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -21,10 +23,10 @@ type alertState struct {
 	rng         span      // its segment as last seen
 	activeSince time.Time // watermark when the condition was first seen true
 	firing      bool
-	lastSent    time.Time // watermark of the last firing record
-	promos      []string  // the active promotions of its context
-	last        *Alert    // the last record emitted
-	epoch       uint64    // the evaluation that last visited it
+	lastSent    time.Time    // watermark of the last firing record
+	promos      []string     // the active promotions of its context
+	last        *event.Alert // the last record emitted
+	epoch       uint64       // the evaluation that last visited it
 }
 
 // due is when the alert must be looked at again without an event: its
@@ -58,12 +60,12 @@ func BuiltinRules() []*rules.Rule {
 }
 
 // transition moves an alert key along the lifecycle given its condition.
-func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, cond bool, c *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
+func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, cond bool, c *alertCtx, trig *trigger, ep uint64, out []event.Output) []event.Output {
 	w := e.wm
 	if !cond {
 		if st != nil {
 			if st.firing {
-				out = e.emitAlert(st, StateResolved, clearReason(st.promos, trig), c, out)
+				out = e.emitAlert(st, event.StateResolved, clearReason(st.promos, trig), c, out)
 			}
 			delete(m, k)
 		}
@@ -83,11 +85,11 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 		st.firing = true
 		st.lastSent = w
 		st.last = e.alertRecord(st, c)
-		out = e.emitAlert(st, StateFiring, "", c, out)
+		out = e.emitAlert(st, event.StateFiring, "", c, out)
 	case st.firing && r.Repeat > 0 && w.Sub(st.lastSent) >= r.Repeat:
 		st.lastSent = w
 		st.last = e.alertRecord(st, c)
-		out = e.emitAlert(st, StateFiring, "", c, out)
+		out = e.emitAlert(st, event.StateFiring, "", c, out)
 	}
 	return out
 }
@@ -101,9 +103,9 @@ func promoIDs(dst []string, ps []*promoState) []string {
 
 // alertRecord renders a firing alert: message, labels, the values its
 // condition read, the promotions and partners involved.
-func (e *Engine) alertRecord(st *alertState, c *alertCtx) *Alert {
+func (e *Engine) alertRecord(st *alertState, c *alertCtx) *event.Alert {
 	r := st.rule
-	a := &Alert{
+	a := &event.Alert{
 		Fingerprint: st.fp, Rule: r.Name, Group: r.Group.Name, Severity: r.Severity.String(),
 		SKU: c.sku, Channel: c.channel, Promo: c.promo, Segment: c.rng.toRange(),
 		Promos: []string{}, Partners: []string{}, Labels: r.Labels,
@@ -146,11 +148,11 @@ func defaultMessage(r *rules.Rule, c *alertCtx) string {
 
 // emitAlert appends a transition record of st: its last firing record with
 // the new state, reason, instant and id.
-func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, out []Output) []Output {
+func (e *Engine) emitAlert(st *alertState, state event.State, reason event.Reason, c *alertCtx, out []event.Output) []event.Output {
 	w := e.wm
 	a := *st.last
 	a.State, a.Reason = state, reason
-	a.ID = e.id(KindAlert, st.fp, state)
+	a.ID = e.id(event.KindAlert, st.fp, state)
 	a.Watermark = w
 	a.At = maxTime(st.atFrom, w)
 	a.Segment = endedRange(st.rng, reason, w)
@@ -159,16 +161,16 @@ func (e *Engine) emitAlert(st *alertState, state, reason string, c *alertCtx, ou
 	}
 	a.RulesVersion = e.rs.Version
 	rs := e.ruleStats(st.rule)
-	if state == StateFiring {
+	if state == event.StateFiring {
 		rs.Firing++
 	} else {
 		rs.Resolved++
 	}
-	return append(out, Output{Alert: &a})
+	return append(out, event.Output{Alert: &a})
 }
 
 // checkCurrency runs the built-in currency_mismatch check on a context.
-func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trigger, ep uint64, out []Output) []Output {
+func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trigger, ep uint64, out []event.Output) []event.Output {
 	r := ruleCurrencyMismatch
 	k := akey{rule: "promoguard/currency_mismatch", channel: c.name, seg: segNum(ac.segKey)}
 	var st *alertState
@@ -204,13 +206,13 @@ type corrState struct {
 	price   float64
 	promos  []string
 	rng     span // its segment as last seen
-	last    *Correction
+	last    *event.Correction
 	epoch   uint64
 }
 
 // correct computes the corrected price of one (sku, channel, segment) from
 // the bounds its fired rules set, and emits a correction when it changes.
-func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []Output) []Output {
+func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []event.Output) []event.Output {
 	ck := akey{channel: c.name, seg: segNum(seg.key)}
 	var cs *corrState
 	if len(s.corrections) > 0 {
@@ -296,25 +298,25 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 		ids = append(ids, r.ID())
 	}
 	w := e.wm
-	rec := &Correction{
-		ID: e.id(KindCorrection, cs.fp, StateActive), Fingerprint: cs.fp,
-		State: StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng.toRange(),
-		Currency: c.rec.currency, EffectivePrice: Number(tidy(eff)), CorrectedPrice: Number(target),
-		Floor: Number(tidy(b.floor)), Ceiling: Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
+	rec := &event.Correction{
+		ID: e.id(event.KindCorrection, cs.fp, event.StateActive), Fingerprint: cs.fp,
+		State: event.StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng.toRange(),
+		Currency: c.rec.currency, EffectivePrice: event.Number(tidy(eff)), CorrectedPrice: event.Number(target),
+		Floor: event.Number(tidy(b.floor)), Ceiling: event.Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
 	}
 	cs.active, cs.price, cs.last = true, target, rec
-	e.stats.Corrections[StateActive]++
-	return append(out, Output{Correction: rec})
+	e.stats.Corrections[event.StateActive]++
+	return append(out, event.Output{Correction: rec})
 }
 
 // withdrawReason says why a correction whose key still exists is
 // withdrawn: a rule that bound it was removed by a reload, a promotion of
 // its context was cancelled, or the bounds hold again.
-func (e *Engine) withdrawReason(cs *corrState, trig *trigger) string {
+func (e *Engine) withdrawReason(cs *corrState, trig *trigger) event.Reason {
 	if trig.typ == "reload" && cs.last != nil {
 		for _, id := range cs.last.Rules {
 			if e.ruleByID[id] == nil {
-				return ReasonRuleRemoved
+				return event.ReasonRuleRemoved
 			}
 		}
 	}
@@ -322,27 +324,27 @@ func (e *Engine) withdrawReason(cs *corrState, trig *trigger) string {
 }
 
 // withdraw emits the withdrawal of an active correction.
-func (e *Engine) withdraw(cs *corrState, reason string, eff float64, out []Output) []Output {
+func (e *Engine) withdraw(cs *corrState, reason event.Reason, eff float64, out []event.Output) []event.Output {
 	w := e.wm
 	rec := *cs.last
-	rec.State, rec.Reason = StateWithdrawn, reason
-	rec.ID = e.id(KindCorrection, cs.fp, StateWithdrawn)
+	rec.State, rec.Reason = event.StateWithdrawn, reason
+	rec.ID = e.id(event.KindCorrection, cs.fp, event.StateWithdrawn)
 	rec.Watermark = w
 	rec.At = maxTime(cs.segKey, w)
 	rec.Segment = endedRange(cs.rng, reason, w)
-	rec.CorrectedPrice = Number(math.NaN())
-	rec.EffectivePrice = Number(tidy(eff))
+	rec.CorrectedPrice = event.Number(math.NaN())
+	rec.EffectivePrice = event.Number(tidy(eff))
 	rec.RulesVersion = e.rs.Version
 	cs.active = false
-	e.stats.Corrections[StateWithdrawn]++
-	return append(out, Output{Correction: &rec})
+	e.stats.Corrections[event.StateWithdrawn]++
+	return append(out, event.Output{Correction: &rec})
 }
 
 // endedRange is the segment a record shows: as last seen, and for a key that
 // ended, ending at the watermark that ended it (a split may have moved its
 // end since it was last emitted).
-func endedRange(s span, reason string, w time.Time) *Range {
-	if !s.none && reason == ReasonEnded && (s.end.IsZero() || s.end.After(w)) {
+func endedRange(s span, reason event.Reason, w time.Time) *event.Range {
+	if !s.none && reason == event.ReasonEnded && (s.end.IsZero() || s.end.After(w)) {
 		s.end = w
 	}
 	return s.toRange()

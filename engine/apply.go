@@ -4,6 +4,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -13,7 +15,7 @@ type trigger struct {
 	ts  time.Time      // event fact
 	on  rules.EventSet // rules whose `on` meets it may start firing; open alerts are always re-checked
 	// why keys that vanish in this evaluation do
-	vanish    string
+	vanish    event.Reason
 	delisted  string // a channel delisted by this event
 	cancelled string // a promotion cancelled by this event
 	// fresh marks, by rule index, the rules a reload added or changed:
@@ -25,7 +27,7 @@ func (t *trigger) isFresh(r *rules.Rule) bool {
 	return t.fresh != nil && r.Index >= 0 && r.Index < len(t.fresh) && t.fresh[r.Index]
 }
 
-func (e *Engine) applyPrice(ev *Event, out []Output) []Output {
+func (e *Engine) applyPrice(ev *event.Event, out []event.Output) []event.Output {
 	p := ev.Price
 	s := e.skus[p.SKU]
 	if s != nil {
@@ -40,7 +42,7 @@ func (e *Engine) applyPrice(ev *Event, out []Output) []Output {
 	}
 	ch := s.channel(intern(p.Channel))
 	ch.ts = ev.TS
-	trig := trigger{typ: "price", ts: ev.TS, on: 1 << rules.EventPrice, vanish: ReasonSuperseded}
+	trig := trigger{typ: "price", ts: ev.TS, on: 1 << event.TypePrice, vanish: event.ReasonSuperseded}
 	if p.Delisted {
 		ch.delisted, ch.cur, ch.sched, ch.hist = true, nil, nil, nil
 		trig.delisted = p.Channel
@@ -61,7 +63,7 @@ func (e *Engine) applyPrice(ev *Event, out []Output) []Output {
 	return e.evalSKU(s, trig, out)
 }
 
-func (e *Engine) applyStock(ev *Event, out []Output) []Output {
+func (e *Engine) applyStock(ev *event.Event, out []event.Output) []event.Output {
 	st := ev.Stock
 	s := e.skus[st.SKU]
 	if s != nil {
@@ -84,10 +86,10 @@ func (e *Engine) applyStock(ev *Event, out []Output) []Output {
 	}
 	*w = warehouse{ts: ev.TS, onHand: st.OnHand, reserved: st.Reserved, inbound: st.Inbound, vel: st.DailyVelocity}
 	s.stockChanged = true
-	return e.evalSKU(s, trigger{typ: "stock", ts: ev.TS, on: 1 << rules.EventStock, vanish: ReasonSuperseded}, out)
+	return e.evalSKU(s, trigger{typ: "stock", ts: ev.TS, on: 1 << event.TypeStock, vanish: event.ReasonSuperseded}, out)
 }
 
-func (e *Engine) applyPromo(ev *Event, out []Output) []Output {
+func (e *Engine) applyPromo(ev *event.Event, out []event.Output) []event.Output {
 	pe := ev.Promo
 	if last, ok := e.promoTS[pe.ID]; ok && ev.TS.Before(last) {
 		e.stats.Late++
@@ -96,9 +98,9 @@ func (e *Engine) applyPromo(ev *Event, out []Output) []Output {
 	e.stats.Events++
 	e.promoTS[pe.ID] = ev.TS
 	e.markPromo(pe.ID)
-	trig := trigger{typ: "promo", ts: ev.TS, on: 1 << rules.EventPromo, vanish: ReasonSuperseded}
+	trig := trigger{typ: "promo", ts: ev.TS, on: 1 << event.TypePromo, vanish: event.ReasonSuperseded}
 	if pe.Cancelled {
-		trig.vanish, trig.cancelled = ReasonCancelled, pe.ID
+		trig.vanish, trig.cancelled = event.ReasonCancelled, pe.ID
 	}
 	affected := map[string]*skuState{}
 	old := e.promos[pe.ID]
@@ -118,9 +120,9 @@ func (e *Engine) applyPromo(ev *Event, out []Output) []Output {
 		e.coverage(p, affected)
 		out = e.evalPromo(p, trig, out)
 	} else if old != nil {
-		reason := ReasonEnded
+		reason := event.ReasonEnded
 		if pe.Cancelled {
-			reason = ReasonCancelled
+			reason = event.ReasonCancelled
 		}
 		out = e.closePromo(old, reason, out)
 	}

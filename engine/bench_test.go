@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -14,8 +16,8 @@ import (
 // calendar of promotions from three partners, and a stream of price and
 // stock updates over it.
 type benchWorld struct {
-	setup  []*Event // prices of every sku and channel, stock, promotions
-	stream []*Event // the measured updates
+	setup  []*event.Event // prices of every sku and channel, stock, promotions
+	stream []*event.Event // the measured updates
 }
 
 func newBenchWorld(skus, updates int) benchWorld {
@@ -26,25 +28,25 @@ func newBenchWorld(skus, updates int) benchWorld {
 	brands := []string{"acme", "globex", "initech"}
 	channels := []string{"web", "amazon", "zalando"}
 	var w benchWorld
-	price := func(sku, ch string, cat, brand string, p float64, ts time.Time) *Event {
-		return &Event{Type: rules.EventPrice, TS: ts, Raw: []byte(sku + ch), Price: &PriceEvent{
+	price := func(sku, ch string, cat, brand string, p float64, ts time.Time) *event.Event {
+		return &event.Event{Type: event.TypePrice, TS: ts, Raw: []byte(sku + ch), Price: &event.Price{
 			SKU: sku, Channel: ch, Price: p, ListPrice: math.Round(p*1.2) - 0.01, Cost: p * 0.7, MapPrice: p * 0.8,
 			Currency: "EUR", Category: cat, Brand: brand,
 		}}
 	}
 	// promotions first: brand-wide, category-wide and a marketplace exclusive
-	promo := func(id, partner string, kind string, v float64, start, end time.Duration, stacking string, prio int) *PromoEvent {
-		return &PromoEvent{ID: id, Partner: partner, Kind: kind, Value: v, Start: t0.Add(start), End: t0.Add(end),
+	promo := func(id, partner string, kind string, v float64, start, end time.Duration, stacking string, prio int) *event.Promo {
+		return &event.Promo{ID: id, Partner: partner, Kind: kind, Value: v, Start: t0.Add(start), End: t0.Add(end),
 			Stacking: stacking, Priority: prio, ExpectedUplift: 2, Currency: "EUR"}
 	}
-	p1 := promo("bf-acme", "acme", KindPercent, 20, 7*24*time.Hour, 11*24*time.Hour, StackStackable, 10)
+	p1 := promo("bf-acme", "acme", event.KindPercent, 20, 7*24*time.Hour, 11*24*time.Hour, event.StackStackable, 10)
 	p1.Brands = []string{"acme"}
-	p2 := promo("bf-audio", "nordic-dist", KindPercent, 15, 6*24*time.Hour, 10*24*time.Hour, StackStackable, 10)
+	p2 := promo("bf-audio", "nordic-dist", event.KindPercent, 15, 6*24*time.Hour, 10*24*time.Hour, event.StackStackable, 10)
 	p2.Categories = []string{"audio"}
-	p3 := promo("amz-cyber", "amazon", KindAmount, 10, 10*24*time.Hour, 12*24*time.Hour, StackExclusive, 20)
+	p3 := promo("amz-cyber", "amazon", event.KindAmount, 10, 10*24*time.Hour, 12*24*time.Hour, event.StackExclusive, 20)
 	p3.AllSKUs, p3.Channels = true, []string{"amazon"}
-	for _, p := range []*PromoEvent{p1, p2, p3} {
-		w.setup = append(w.setup, &Event{Type: rules.EventPromo, TS: t0, Raw: []byte(p.ID), Promo: p})
+	for _, p := range []*event.Promo{p1, p2, p3} {
+		w.setup = append(w.setup, &event.Event{Type: event.TypePromo, TS: t0, Raw: []byte(p.ID), Promo: p})
 	}
 	base := make([]float64, skus)
 	for i := range skus {
@@ -53,7 +55,7 @@ func newBenchWorld(skus, updates int) benchWorld {
 		for _, ch := range channels {
 			w.setup = append(w.setup, price(sku, ch, cats[i%len(cats)], brands[i%len(brands)], base[i], t0))
 		}
-		w.setup = append(w.setup, &Event{Type: rules.EventStock, TS: t0, Raw: []byte(sku), Stock: &StockEvent{
+		w.setup = append(w.setup, &event.Event{Type: event.TypeStock, TS: t0, Raw: []byte(sku), Stock: &event.Stock{
 			SKU: sku, Warehouse: "dc-1", OnHand: float64(rng.IntN(500)), DailyVelocity: float64(rng.IntN(40)), Reserved: 0, Inbound: 0,
 		}})
 	}
@@ -64,7 +66,7 @@ func newBenchWorld(skus, updates int) benchWorld {
 		sku := fmt.Sprintf("sku-%06d", i)
 		ts = ts.Add(time.Duration(rng.IntN(2000)) * time.Millisecond)
 		if n%5 == 4 {
-			w.stream = append(w.stream, &Event{Type: rules.EventStock, TS: ts, Raw: []byte(sku), Stock: &StockEvent{
+			w.stream = append(w.stream, &event.Event{Type: event.TypeStock, TS: ts, Raw: []byte(sku), Stock: &event.Stock{
 				SKU: sku, Warehouse: "dc-1", OnHand: float64(rng.IntN(500)), DailyVelocity: float64(rng.IntN(40)),
 			}})
 			continue
@@ -86,7 +88,7 @@ func BenchmarkApply(b *testing.B) {
 	}
 	w := newBenchWorld(1000, 20000)
 	e := New(rs, Options{})
-	var out []Output
+	var out []event.Output
 	for _, ev := range w.setup {
 		out = e.Apply(ev, out[:0])
 	}
@@ -120,7 +122,7 @@ func benchEngine(b *testing.B) (*Engine, *skuState) {
 	}
 	w := newBenchWorld(1000, 2000)
 	e := New(rs, Options{})
-	var out []Output
+	var out []event.Output
 	for _, ev := range append(w.setup, w.stream...) {
 		out = e.Apply(ev, out[:0])
 	}
@@ -196,16 +198,16 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	w := newBenchWorld(1000, 4000)
 	e := New(rs, Options{})
-	var outs []Output
+	var outs []event.Output
 	for _, ev := range append(w.setup, w.stream...) {
 		outs = e.Apply(ev, outs)
 	}
-	var alert, corr *Output
+	var alert, corr *event.Output
 	for i := range outs {
 		switch {
-		case alert == nil && outs[i].Alert != nil && outs[i].Alert.State == StateFiring && len(outs[i].Alert.Values) > 0:
+		case alert == nil && outs[i].Alert != nil && outs[i].Alert.State == event.StateFiring && len(outs[i].Alert.Values) > 0:
 			alert = &outs[i]
-		case corr == nil && outs[i].Correction != nil && outs[i].Correction.State == StateActive:
+		case corr == nil && outs[i].Correction != nil && outs[i].Correction.State == event.StateActive:
 			corr = &outs[i]
 		}
 	}
@@ -214,7 +216,7 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name string
-		o    *Output
+		o    *event.Output
 	}{{"alert", alert}, {"correction", corr}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

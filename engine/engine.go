@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/promoguard/promoguard/rules"
@@ -90,7 +92,7 @@ type Stats struct {
 	// alert transitions.
 	ByRule map[string]*RuleStats
 	// Corrections counts correction records by state.
-	Corrections map[string]int64
+	Corrections map[event.State]int64
 }
 
 // RuleStats counts one rule's work.
@@ -190,7 +192,7 @@ func New(rs *rules.RuleSet, opts Options) *Engine {
 		skuByBrand:   map[string]map[string]*skuState{},
 		rounding:     map[string][2]int{},
 		issued:       map[string]int{},
-		stats:        Stats{ByRule: map[string]*RuleStats{}, Corrections: map[string]int64{}},
+		stats:        Stats{ByRule: map[string]*RuleStats{}, Corrections: map[event.State]int64{}},
 	}
 	e.setRules(rs)
 	return e
@@ -261,7 +263,7 @@ func (e *Engine) Stats() Stats {
 // out. The watermark first moves to the event's ts (less the allowed
 // lateness), firing the timers due on the way. An event older than the
 // state it would replace is ignored and counted as late.
-func (e *Engine) Apply(ev *Event, out []Output) []Output {
+func (e *Engine) Apply(ev *event.Event, out []event.Output) []event.Output {
 	if t := ev.TS.Add(-e.opt.AllowedLateness); t.After(e.wm) {
 		out = e.Advance(t, out)
 	}
@@ -279,7 +281,7 @@ func (e *Engine) Apply(ev *Event, out []Output) []Output {
 // Advance moves the watermark to t, firing every timer due up to it in
 // time order (and, at equal times, in key order). It never moves the
 // watermark back.
-func (e *Engine) Advance(t time.Time, out []Output) []Output {
+func (e *Engine) Advance(t time.Time, out []event.Output) []event.Output {
 	for len(e.timers) > 0 && !e.timers[0].at.After(t) {
 		at := e.timers[0].at
 		if at.After(e.wm) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -53,11 +55,11 @@ type span struct {
 func segSpan(seg segment) span { return span{start: seg.key, end: seg.end} }
 
 // toRange is the span as an output's segment.
-func (s span) toRange() *Range {
+func (s span) toRange() *event.Range {
 	if s.none {
 		return nil
 	}
-	r := &Range{}
+	r := &event.Range{}
 	if !s.start.IsZero() {
 		t := s.start
 		r.Start = &t
@@ -169,7 +171,7 @@ func (e *Engine) segments(s *skuState, promos []*promoState) (segs []segment, ne
 // evalSKU evaluates every (channel, segment) of s and reconciles the whole
 // set of its alerts and corrections: keys that no longer exist are
 // resolved or withdrawn.
-func (e *Engine) evalSKU(s *skuState, trig trigger, out []Output) []Output {
+func (e *Engine) evalSKU(s *skuState, trig trigger, out []event.Output) []event.Output {
 	e.markSKU(s)
 	e.epoch++
 	ep := e.epoch
@@ -319,7 +321,7 @@ func cmpOrTime(a, b time.Time) time.Time {
 
 // evalRule runs one rule on one context and moves its alert along the
 // lifecycle.
-func (e *Engine) evalRule(m map[akey]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []Output) []Output {
+func (e *Engine) evalRule(m map[akey]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []event.Output) []event.Output {
 	k := akey{rule: e.ruleID(r), channel: c.channel, seg: segNum(c.segKey)}
 	var st *alertState
 	if !c.noAlerts {
@@ -378,7 +380,7 @@ func (e *Engine) ruleError(r *rules.Rule, c *alertCtx, err error) {
 // reconcile resolves the alerts and withdraws the corrections of s whose
 // keys this evaluation did not visit: their segment, channel or rule is
 // gone.
-func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []Output) []Output {
+func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []event.Output) []event.Output {
 	return e.vanish(s,
 		removeSorted(s.alerts, func(_ akey, st *alertState) bool { return st.epoch != ep }, alertFP),
 		removeSorted(s.corrections, func(_ akey, cs *corrState) bool { return cs.epoch != ep }, corrFP),
@@ -387,10 +389,10 @@ func (e *Engine) reconcile(s *skuState, trig *trigger, ep uint64, out []Output) 
 
 // vanish resolves the firing alerts and withdraws the active corrections
 // whose keys are gone, with the reason the trigger gives.
-func (e *Engine) vanish(s *skuState, alerts []*alertState, corrs []*corrState, trig *trigger, out []Output) []Output {
+func (e *Engine) vanish(s *skuState, alerts []*alertState, corrs []*corrState, trig *trigger, out []event.Output) []event.Output {
 	for _, st := range alerts {
 		if st.firing {
-			out = e.emitAlert(st, StateResolved, vanishReason(st.channel, st.promos, trig), nil, out)
+			out = e.emitAlert(st, event.StateResolved, vanishReason(st.channel, st.promos, trig), nil, out)
 		}
 	}
 	for _, cs := range corrs {
@@ -442,7 +444,7 @@ func (e *Engine) effectiveAt(s *skuState, channel string, t time.Time) float64 {
 
 // reconcileKeys resolves the alerts and withdraws the corrections of s
 // whose (channel, segment) no longer exists, before the evaluation.
-func (e *Engine) reconcileKeys(s *skuState, segs []segment, all [][]chanCtx, trig *trigger, out []Output) []Output {
+func (e *Engine) reconcileKeys(s *skuState, segs []segment, all [][]chanCtx, trig *trigger, out []event.Output) []event.Output {
 	exists := func(k akey) bool {
 		for i, seg := range segs {
 			if segNum(seg.key) != k.seg {
@@ -469,24 +471,24 @@ func (e *Engine) reconcileKeys(s *skuState, segs []segment, all [][]chanCtx, tri
 }
 
 // vanishReason says why a key is gone.
-func vanishReason(channel string, promos []string, trig *trigger) string {
+func vanishReason(channel string, promos []string, trig *trigger) event.Reason {
 	switch {
 	case trig.delisted != "" && trig.delisted == channel:
-		return ReasonDelisted
+		return event.ReasonDelisted
 	case trig.cancelled != "" && slices.Contains(promos, trig.cancelled):
-		return ReasonCancelled
-	case trig.vanish == ReasonCancelled:
-		return ReasonSuperseded
+		return event.ReasonCancelled
+	case trig.vanish == event.ReasonCancelled:
+		return event.ReasonSuperseded
 	}
 	return trig.vanish
 }
 
 // clearReason says why a condition stopped holding.
-func clearReason(promos []string, trig *trigger) string {
+func clearReason(promos []string, trig *trigger) event.Reason {
 	if trig.cancelled != "" && slices.Contains(promos, trig.cancelled) {
-		return ReasonCancelled
+		return event.ReasonCancelled
 	}
-	return ReasonCleared
+	return event.ReasonCleared
 }
 
 func (e *Engine) scheduleSKU(s *skuState, nb, ne time.Time) {
@@ -514,27 +516,27 @@ func (e *Engine) scheduleSKU(s *skuState, nb, ne time.Time) {
 	}
 }
 
-func (e *Engine) skuTimer(s *skuState, out []Output) []Output {
+func (e *Engine) skuTimer(s *skuState, out []event.Output) []event.Output {
 	w := e.wm
-	trig := trigger{typ: "timer", ts: w, vanish: ReasonEnded}
+	trig := trigger{typ: "timer", ts: w, vanish: event.ReasonEnded}
 	if w.Equal(s.nextBoundary) {
 		s.lastCrossed = w
-		trig.on |= 1<<rules.EventPrice | 1<<rules.EventPromo
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
 	}
 	if w.Equal(s.nextEntry) {
-		trig.on |= 1<<rules.EventPrice | 1<<rules.EventPromo
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
 	}
 	if w.Equal(s.nextHistory) {
 		// a price change leaving the history window changes the history
 		// facts as a price event would
-		trig.on |= 1 << rules.EventPrice
+		trig.on |= 1 << event.TypePrice
 	}
 	s.timerAt = time.Time{}
 	return e.evalSKU(s, trig, out)
 }
 
 // evalPromo runs the promo-scope rules on one promotion.
-func (e *Engine) evalPromo(p *promoState, trig trigger, out []Output) []Output {
+func (e *Engine) evalPromo(p *promoState, trig trigger, out []event.Output) []event.Output {
 	e.markPromo(p.ev.ID)
 	e.epoch++
 	ep := e.epoch
@@ -550,7 +552,7 @@ func (e *Engine) evalPromo(p *promoState, trig trigger, out []Output) []Output {
 	}
 	for _, st := range goneAlerts(p.alerts, ep) {
 		if st.firing {
-			out = e.emitAlert(st, StateResolved, vanishReason("", st.promos, &trig), nil, out)
+			out = e.emitAlert(st, event.StateResolved, vanishReason("", st.promos, &trig), nil, out)
 		}
 	}
 	e.schedulePromo(p)
@@ -573,21 +575,21 @@ func (e *Engine) schedulePromo(p *promoState) {
 	}
 }
 
-func (e *Engine) promoTimer(p *promoState, out []Output) []Output {
+func (e *Engine) promoTimer(p *promoState, out []event.Output) []event.Output {
 	p.timerAt = time.Time{}
 	if !p.ev.End.After(e.wm) {
-		return e.closePromo(p, ReasonEnded, out)
+		return e.closePromo(p, event.ReasonEnded, out)
 	}
-	return e.evalPromo(p, trigger{typ: "timer", ts: e.wm, vanish: ReasonEnded}, out)
+	return e.evalPromo(p, trigger{typ: "timer", ts: e.wm, vanish: event.ReasonEnded}, out)
 }
 
 // closePromo resolves a promotion's promo-scope alerts and forgets it.
-func (e *Engine) closePromo(p *promoState, reason string, out []Output) []Output {
+func (e *Engine) closePromo(p *promoState, reason event.Reason, out []event.Output) []event.Output {
 	e.markPromo(p.ev.ID)
 	e.unindexPromo(p)
 	for _, st := range goneAlerts(p.alerts, 0) {
 		if st.firing {
-			out = e.emitAlert(st, StateResolved, reason, nil, out)
+			out = e.emitAlert(st, event.StateResolved, reason, nil, out)
 		}
 	}
 	p.timerAt = time.Time{}
@@ -597,7 +599,7 @@ func (e *Engine) closePromo(p *promoState, reason string, out []Output) []Output
 // Reload swaps the rule set atomically — no event is evaluated by a mix of
 // old and new rules — resolves the alerts of removed rules and re-evaluates
 // every key.
-func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
+func (e *Engine) Reload(rs *rules.RuleSet, out []event.Output) []event.Output {
 	byID := make(map[string]*rules.Rule, len(rs.Rules))
 	for _, r := range rs.Rules {
 		byID[r.ID()] = r
@@ -624,7 +626,7 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 		}, alertFP)
 		for _, st := range removed {
 			if st.firing {
-				out = e.emitAlert(st, StateResolved, ReasonRuleRemoved, nil, out)
+				out = e.emitAlert(st, event.StateResolved, event.ReasonRuleRemoved, nil, out)
 			}
 		}
 	}
@@ -639,8 +641,8 @@ func (e *Engine) Reload(rs *rules.RuleSet, out []Output) []Output {
 
 // reevaluate evaluates every sku and promotion after the rule set changed;
 // fresh marks the rules that are new or changed.
-func (e *Engine) reevaluate(fresh []bool, out []Output) []Output {
-	trig := trigger{typ: "reload", ts: e.wm, vanish: ReasonSuperseded, fresh: fresh}
+func (e *Engine) reevaluate(fresh []bool, out []event.Output) []event.Output {
+	trig := trigger{typ: "reload", ts: e.wm, vanish: event.ReasonSuperseded, fresh: fresh}
 	for _, id := range sortedKeys(e.skus) {
 		out = e.evalSKU(e.skus[id], trig, out)
 	}

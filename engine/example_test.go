@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/event"
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -26,13 +27,13 @@ rules:
 		return
 	}
 	seq := engine.NewSequencer(engine.New(rs, engine.Options{}))
-	var out []engine.Output
+	var out []event.Output
 	for _, line := range []string{
 		`{"type":"price","sku":"tv-55","channel":"web","price":899,"cost":700,"currency":"EUR","ts":"2026-11-23T08:00:00Z"}`,
 		`{"type":"promo","id":"bf-20","partner":"acme","discount":{"kind":"percent","value":20},"skus":["tv-55"],"start":"2026-11-27T00:00:00Z","end":"2026-12-01T00:00:00Z","ts":"2026-11-23T10:00:00Z"}`,
 		`{"type":"promo","id":"bf-20","status":"cancelled","ts":"2026-11-24T09:00:00Z"}`,
 	} {
-		ev, err := engine.Decode([]byte(line), engine.DecodeOptions{})
+		ev, err := event.Decode([]byte(line), event.DecodeOptions{})
 		if err != nil {
 			fmt.Println(err)
 			return

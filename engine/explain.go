@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -24,7 +26,7 @@ type Explanation struct {
 
 // ExplainSegment is one calendar segment of an Explanation.
 type ExplainSegment struct {
-	Segment *Range         `json:"segment"`
+	Segment *event.Range   `json:"segment"`
 	Promos  []string       `json:"promos"`
 	Facts   map[string]any `json:"facts"`
 	Rules   []ExplainRule  `json:"rules"`
@@ -32,29 +34,29 @@ type ExplainSegment struct {
 
 // ExplainRule is one rule's result on a segment.
 type ExplainRule struct {
-	Rule    string  `json:"rule"`
-	Scope   string  `json:"scope"`
-	Result  bool    `json:"result"`
-	Error   string  `json:"error,omitempty"`
-	Floor   *Number `json:"floor,omitempty"`
-	Ceiling *Number `json:"ceiling,omitempty"`
+	Rule    string        `json:"rule"`
+	Scope   string        `json:"scope"`
+	Result  bool          `json:"result"`
+	Error   string        `json:"error,omitempty"`
+	Floor   *event.Number `json:"floor,omitempty"`
+	Ceiling *event.Number `json:"ceiling,omitempty"`
 }
 
 // ExplainAlert is an alert key the engine holds.
 type ExplainAlert struct {
-	Rule        string    `json:"rule"`
-	Fingerprint string    `json:"fingerprint"`
-	State       string    `json:"state"` // pending or firing
-	Segment     *Range    `json:"segment,omitempty"`
-	ActiveSince time.Time `json:"active_since"`
+	Rule        string       `json:"rule"`
+	Fingerprint string       `json:"fingerprint"`
+	State       string       `json:"state"` // pending or firing
+	Segment     *event.Range `json:"segment,omitempty"`
+	ActiveSince time.Time    `json:"active_since"`
 }
 
 // ExplainCorrection is a correction key the engine holds.
 type ExplainCorrection struct {
-	Fingerprint string `json:"fingerprint"`
-	Active      bool   `json:"active"`
-	Price       Number `json:"corrected_price"`
-	Segment     *Range `json:"segment,omitempty"`
+	Fingerprint string       `json:"fingerprint"`
+	Active      bool         `json:"active"`
+	Price       event.Number `json:"corrected_price"`
+	Segment     *event.Range `json:"segment,omitempty"`
 }
 
 // maxExplainSegments bounds an explanation of a sku with a busy calendar.
@@ -127,13 +129,13 @@ func (e *Engine) Explain(sku, channel string) (Explanation, bool) {
 					}
 					if ok && r.Floor != nil {
 						if v, err := r.Floor.Float(e.vm, env); err == nil {
-							n := Number(v)
+							n := event.Number(v)
 							xr.Floor = &n
 						}
 					}
 					if ok && r.Ceiling != nil {
 						if v, err := r.Ceiling.Float(e.vm, env); err == nil {
-							n := Number(v)
+							n := event.Number(v)
 							xr.Ceiling = &n
 						}
 					}
@@ -155,14 +157,14 @@ func (e *Engine) Explain(sku, channel string) (Explanation, bool) {
 		}
 		state := "pending"
 		if st.firing {
-			state = StateFiring
+			state = string(event.StateFiring)
 		}
 		x.Alerts = append(x.Alerts, ExplainAlert{Rule: st.rule.ID(), Fingerprint: st.fp, State: state, Segment: st.rng.toRange(), ActiveSince: st.activeSince})
 	}
 	slices.SortFunc(x.Alerts, func(a, b ExplainAlert) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	for _, cs := range s.corrections {
 		if cs.channel == channel {
-			x.Corrections = append(x.Corrections, ExplainCorrection{Fingerprint: cs.fp, Active: cs.active, Price: Number(cs.price), Segment: cs.rng.toRange()})
+			x.Corrections = append(x.Corrections, ExplainCorrection{Fingerprint: cs.fp, Active: cs.active, Price: event.Number(cs.price), Segment: cs.rng.toRange()})
 		}
 	}
 	slices.SortFunc(x.Corrections, func(a, b ExplainCorrection) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })

@@ -15,6 +15,7 @@ import (
 
 	"github.com/promoguard/promoguard/bench"
 	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/event"
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -33,7 +34,7 @@ var hostileErrs = []string{
 
 // hostileRun is what one run of an engine over a stream gave.
 type hostileRun struct {
-	outs  []engine.Output
+	outs  []event.Output
 	stats engine.Stats
 	// what OnRuleError heard: errors by rule id, and the problems with
 	// them (a RuleError without its rule, error or context)
@@ -80,7 +81,7 @@ func runLines(t *testing.T, rs *rules.RuleSet, lines [][]byte, until time.Time) 
 		if l := bytes.TrimSpace(line); len(l) == 0 || l[0] == '#' {
 			continue
 		}
-		ev, err := engine.Decode(line, engine.DecodeOptions{})
+		ev, err := event.Decode(line, event.DecodeOptions{})
 		if err != nil {
 			continue
 		}
@@ -198,7 +199,7 @@ func checkHostileFiring(t *testing.T, r *hostileRun) {
 	failed, fired := r.failedSKUs, map[string]bool{}
 	for _, o := range r.outs {
 		a := o.Alert
-		if a == nil || a.Group != "hostile" || a.State != engine.StateFiring {
+		if a == nil || a.Group != "hostile" || a.State != event.StateFiring {
 			continue
 		}
 		switch a.Rule {
@@ -223,8 +224,8 @@ func checkHostileFiring(t *testing.T, r *hostileRun) {
 }
 
 // nonHostile returns the outputs of every group but hostile.
-func nonHostile(outs []engine.Output) []engine.Output {
-	var out []engine.Output
+func nonHostile(outs []event.Output) []event.Output {
+	var out []event.Output
 	for _, o := range outs {
 		if o.Alert == nil || o.Alert.Group != "hostile" {
 			out = append(out, o)
@@ -235,9 +236,9 @@ func nonHostile(outs []engine.Output) []engine.Output {
 
 // checkSameOutputs compares two runs' outputs, record by record, apart
 // from rules_version.
-func checkSameOutputs(t *testing.T, want, got []engine.Output) {
+func checkSameOutputs(t *testing.T, want, got []event.Output) {
 	t.Helper()
-	enc := func(o engine.Output) string {
+	enc := func(o event.Output) string {
 		switch {
 		case o.Alert != nil:
 			a := *o.Alert
@@ -275,7 +276,7 @@ func checkSameOutputs(t *testing.T, want, got []engine.Output) {
 // shown — an active correction's prices and bounds, an alert's values —
 // and every output encodes, with AppendJSON and encoding/json alike, to
 // JSON that reads back.
-func checkNoNaN(t *testing.T, outs []engine.Output) {
+func checkNoNaN(t *testing.T, outs []event.Output) {
 	t.Helper()
 	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 	for i, o := range outs {
@@ -285,15 +286,15 @@ func checkNoNaN(t *testing.T, outs []engine.Output) {
 			t.Fatalf("record %d: %s\n%s", i, fmt.Sprintf(format, args...), b)
 		}
 		if c := o.Correction; c != nil {
-			if c.State == engine.StateActive && (!finite(float64(c.CorrectedPrice)) || c.CorrectedPrice < 0) {
+			if c.State == event.StateActive && (!finite(float64(c.CorrectedPrice)) || c.CorrectedPrice < 0) {
 				fail("corrected price %v", float64(c.CorrectedPrice))
 			}
-			for _, x := range []engine.Number{c.EffectivePrice, c.Floor, c.Ceiling} {
+			for _, x := range []event.Number{c.EffectivePrice, c.Floor, c.Ceiling} {
 				if math.IsInf(float64(x), 0) {
 					fail("an infinite price or bound")
 				}
 			}
-			if c.State == engine.StateActive && math.IsNaN(float64(c.Floor)) && math.IsNaN(float64(c.Ceiling)) {
+			if c.State == event.StateActive && math.IsNaN(float64(c.Floor)) && math.IsNaN(float64(c.Ceiling)) {
 				fail("an active correction with no bound")
 			}
 		}
@@ -402,12 +403,12 @@ func TestHostileTooLarge(t *testing.T) {
 func TestHugePriceCorrection(t *testing.T) {
 	rs := loadRules(t, "../examples/rules")
 	e := engine.New(rs, engine.Options{})
-	var outs []engine.Output
+	var outs []event.Output
 	for _, line := range []string{
 		`{"type":"price","sku":"hp","channel":"ebay","price":1e308,"list_price":1.7e308,"cost":120,"map_price":1e308,"currency":"EUR","category":"audio","brand":"acme","ts":"2026-11-23T08:00:00Z"}`,
 		`{"type":"promo","id":"half","partner":"acme","discount":{"kind":"percent","value":50},"categories":["audio"],"start":"2026-11-26T00:00:00Z","end":"2026-12-01T00:00:00Z","ts":"2026-11-23T09:00:00Z"}`,
 	} {
-		ev, err := engine.Decode([]byte(line), engine.DecodeOptions{})
+		ev, err := event.Decode([]byte(line), event.DecodeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -415,7 +416,7 @@ func TestHugePriceCorrection(t *testing.T) {
 	}
 	n := 0
 	for _, o := range outs {
-		if c := o.Correction; c != nil && c.State == engine.StateActive {
+		if c := o.Correction; c != nil && c.State == event.StateActive {
 			n++
 			if float64(c.CorrectedPrice) != 1e308 {
 				t.Errorf("corrected price %v, want the MAP floor 1e308", float64(c.CorrectedPrice))

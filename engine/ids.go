@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"strconv"
 	"time"
+
+	"github.com/promoguard/promoguard/event"
 )
 
 // akey is how the engine finds an alert or correction key in its maps:
@@ -31,8 +33,8 @@ func fingerprint(parts ...string) string { return fingerprintN(8, parts...) }
 // outputID is a record's id: a hash of its kind, fingerprint, state and the
 // watermark instant of the transition — never of a file line or an offset,
 // so replay and run emit the same ids for the same input. 128 bits, hex.
-func outputID(kind, fp, state string, wm time.Time) string {
-	return fingerprintN(16, kind, fp, state, instant(wm))
+func outputID(kind, fp string, state event.State, wm time.Time) string {
+	return fingerprintN(16, kind, fp, string(state), instant(wm))
 }
 
 // id issues the id of a transition at the present watermark. The n-th
@@ -40,18 +42,18 @@ func outputID(kind, fp, state string, wm time.Time) string {
 // firing, resolving and firing again within one timestamp) hashes n in as
 // well, so no two records share an id; the common first one is exactly
 // outputID.
-func (e *Engine) id(kind, fp, state string) string {
+func (e *Engine) id(kind, fp string, state event.State) string {
 	if !e.issuedAt.Equal(e.wm) {
 		clear(e.issued)
 		e.issuedAt = e.wm
 	}
-	k := kind + "\x00" + fp + "\x00" + state
+	k := kind + "\x00" + fp + "\x00" + string(state)
 	n := e.issued[k]
 	e.issued[k] = n + 1
 	if n == 0 {
 		return outputID(kind, fp, state, e.wm)
 	}
-	return fingerprintN(16, kind, fp, state, instant(e.wm), strconv.Itoa(n))
+	return fingerprintN(16, kind, fp, string(state), instant(e.wm), strconv.Itoa(n))
 }
 
 func fingerprintN(n int, parts ...string) string {

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -287,7 +289,7 @@ func (e *Engine) dirtyFacts(s *skuState, c *chanCtx, seg segment, present, wMove
 		// an amount or fixed price takes a fraction of the price off, and
 		// a promotion in another currency is not applied
 		for _, p := range m.active {
-			if p.ev.Kind != KindPercent {
+			if p.ev.Kind != event.KindPercent {
 				promosChanged = true
 				break
 			}
@@ -545,7 +547,7 @@ func (e *Engine) hasAlerts(s *skuState, channel string, seg int64) bool {
 
 // runRule evaluates rule r on context c, or reuses its memoized result,
 // and moves the alert along the lifecycle.
-func (e *Engine) runRule(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, rstat *RuleStats, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []Output) []Output {
+func (e *Engine) runRule(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, rstat *RuleStats, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []event.Output) []event.Output {
 	mc := c.memo
 	var bit uint64
 	if mc != nil && r.Index >= 0 && r.Index < memoRules && e.rs.Rules[r.Index] == r {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -65,16 +67,16 @@ func scPermRules(t testing.TB) *rules.RuleSet {
 	return rs
 }
 
-func scPermEvent(t testing.TB, line string) *Event {
+func scPermEvent(t testing.TB, line string) *event.Event {
 	t.Helper()
 	if f := strings.Fields(line); f[0] == "tombstone" {
 		ts, err := time.Parse(time.RFC3339Nano, scExpand(f[2]))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return Tombstone(f[1], ts, "perm")
+		return event.Tombstone(f[1], ts, "perm")
 	}
-	ev, err := Decode([]byte(scExpand(line)), DecodeOptions{})
+	ev, err := event.Decode([]byte(scExpand(line)), event.DecodeOptions{})
 	if err != nil {
 		t.Fatalf("decode %s: %v", line, err)
 	}
@@ -87,7 +89,7 @@ func scPermFeed(t testing.TB, rs *rules.RuleSet, runs [][]string) []string {
 	t.Helper()
 	e := New(rs, Options{})
 	seq := NewSequencer(e)
-	var out []Output
+	var out []event.Output
 	for _, run := range runs {
 		for _, l := range run {
 			out = seq.Push(scPermEvent(t, l), out)
@@ -189,7 +191,7 @@ func TestPermutationsHaveTeeth(t *testing.T) {
 	rs := scPermRules(t)
 	base := scPermFeed(t, rs, scPermRuns)
 	e := New(rs, Options{})
-	var out []Output
+	var out []event.Output
 	for _, run := range scPermRuns {
 		for i := len(run) - 1; i >= 0; i-- { // reversed, applied as they come
 			out = e.Apply(scPermEvent(t, run[i]), out)
@@ -227,9 +229,9 @@ func TestDeterminism(t *testing.T) {
 // outputs as one Advance through the Sequencer.
 func TestIDs(t *testing.T) {
 	rs := scPermRules(t)
-	var evs []*Event
+	var evs []*event.Event
 	for _, run := range scPermRuns {
-		var r []*Event
+		var r []*event.Event
 		for _, l := range run {
 			r = append(r, scPermEvent(t, l))
 		}
@@ -238,7 +240,7 @@ func TestIDs(t *testing.T) {
 	}
 	e := New(rs, Options{})
 	type rec struct {
-		o  Output
+		o  event.Output
 		wm time.Time
 	}
 	var recs []rec
@@ -270,7 +272,8 @@ func TestIDs(t *testing.T) {
 	for _, r := range recs {
 		b, _ := json.Marshal(r.o)
 		lines = append(lines, string(b))
-		var id, fp, state string
+		var id, fp string
+		var state event.State
 		var wm time.Time
 		switch {
 		case r.o.Alert != nil:
@@ -284,14 +287,14 @@ func TestIDs(t *testing.T) {
 		}
 		// the n-th repeat of (kind, fingerprint, state) at one watermark
 		// hashes n in too
-		k := kind + "|" + fp + "|" + state + "|" + instant(r.wm)
+		k := kind + "|" + fp + "|" + string(state) + "|" + instant(r.wm)
 		n := issued[k]
 		issued[k]++
 		want := outputID(kind, fp, state, r.wm)
 		if n > 0 {
-			want = fingerprintN(16, kind, fp, state, instant(r.wm), strconv.Itoa(n))
+			want = fingerprintN(16, kind, fp, string(state), instant(r.wm), strconv.Itoa(n))
 		}
-		if kind != KindDeadLetter && id != want {
+		if kind != event.KindDeadLetter && id != want {
 			t.Errorf("%s: id %s is not the hash of (%s, %s, %s, %s, repeat %d)", scLine(r.o, false), id, kind, fp, state, r.wm.Format(time.RFC3339Nano), n)
 		}
 		if prev, dup := seen[id]; dup {

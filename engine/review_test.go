@@ -11,17 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
 // rvRun feeds a script (the scenario syntax: "> INPUT" lines; expected
 // outputs are not given) and returns the compact output lines.
-func rvRun(t *testing.T, c scCase) ([]string, []Output, *Engine) {
+func rvRun(t *testing.T, c scCase) ([]string, []event.Output, *Engine) {
 	t.Helper()
 	rs := scLoad(t, c.name+".yaml", c.rules)
 	e := New(rs, c.opts)
 	seq := NewSequencer(e)
-	var outs []Output
+	var outs []event.Output
 	for _, raw := range strings.Split(c.script, "\n") {
 		line := strings.TrimSpace(raw)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -51,7 +53,7 @@ func rvRun(t *testing.T, c scCase) ([]string, []Output, *Engine) {
 	return lines, outs, e
 }
 
-func rvRange(r *Range) string {
+func rvRange(r *event.Range) string {
 	if r == nil {
 		return "nil"
 	}
@@ -93,16 +95,16 @@ func rvScaleRules(t testing.TB) *rules.RuleSet {
 	return rs
 }
 
-func rvPrice(sku, ch string, p float64, ts time.Time) *Event {
-	return &Event{Type: rules.EventPrice, TS: ts, Raw: []byte(sku + ch + fmt.Sprint(p)), Price: &PriceEvent{
+func rvPrice(sku, ch string, p float64, ts time.Time) *event.Event {
+	return &event.Event{Type: event.TypePrice, TS: ts, Raw: []byte(sku + ch + fmt.Sprint(p)), Price: &event.Price{
 		SKU: sku, Channel: ch, Price: p, ListPrice: p * 1.2, Cost: p * 0.7, MapPrice: p * 0.8,
 		Currency: "EUR", Category: "audio", Brand: "acme",
 	}}
 }
 
-func rvPromo(id string, ts time.Time, start, end time.Time, pct float64) *PromoEvent {
-	return &PromoEvent{ID: id, Partner: "p-" + id, Kind: KindPercent, Value: pct, Start: start, End: end,
-		Stacking: StackStackable, ExpectedUplift: math.NaN()}
+func rvPromo(id string, ts time.Time, start, end time.Time, pct float64) *event.Promo {
+	return &event.Promo{ID: id, Partner: "p-" + id, Kind: event.KindPercent, Value: pct, Start: start, End: end,
+		Stacking: event.StackStackable, ExpectedUplift: math.NaN()}
 }
 
 func TestReviewScaleSitewide(t *testing.T) {
@@ -111,7 +113,7 @@ func TestReviewScaleSitewide(t *testing.T) {
 	}
 	e := New(rvScaleRules(t), Options{})
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []Output
+	var out []event.Output
 	for i := range 20000 {
 		for _, ch := range []string{"web", "amazon", "zalando"} {
 			out = e.Apply(rvPrice(fmt.Sprintf("sku-%05d", i), ch, 100+float64(i%100), t0), out[:0])
@@ -121,12 +123,12 @@ func TestReviewScaleSitewide(t *testing.T) {
 	p := rvPromo("site", t0, t0.Add(48*time.Hour), t0.Add(96*time.Hour), 40)
 	p.AllSKUs = true
 	st := time.Now()
-	out = e.Apply(&Event{Type: rules.EventPromo, TS: t0.Add(time.Hour), Raw: []byte("site"), Promo: p}, out[:0])
+	out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(time.Hour), Raw: []byte("site"), Promo: p}, out[:0])
 	d1 := time.Since(st)
 	n1 := len(out)
 	h1, tot1 := rvMem()
 	st = time.Now()
-	out = e.Apply(&Event{Type: rules.EventPromo, TS: t0.Add(2 * time.Hour), Raw: []byte("c"), Promo: &PromoEvent{ID: "site", Cancelled: true}}, out[:0])
+	out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(2 * time.Hour), Raw: []byte("c"), Promo: &event.Promo{ID: "site", Cancelled: true}}, out[:0])
 	d2 := time.Since(st)
 	n2 := len(out)
 	h2, tot2 := rvMem()
@@ -141,7 +143,7 @@ func TestReviewScale200Promos(t *testing.T) {
 	}
 	e := New(rvScaleRules(t), Options{})
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []Output
+	var out []event.Output
 	for _, ch := range []string{"web", "amazon", "zalando"} {
 		out = e.Apply(rvPrice("s", ch, 100, t0), out[:0])
 	}
@@ -158,7 +160,7 @@ func TestReviewScale200Promos(t *testing.T) {
 		p := rvPromo(fmt.Sprintf("p%03d", i), t0, t0.Add(time.Duration(i)*time.Hour+time.Hour), t0.Add(time.Duration(i)*time.Hour+20*24*time.Hour), 1)
 		p.SKUs = []string{"s"}
 		s1 := time.Now()
-		out = e.Apply(&Event{Type: rules.EventPromo, TS: t0.Add(time.Minute), Raw: []byte(p.ID), Promo: p}, out[:0])
+		out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(time.Minute), Raw: []byte(p.ID), Promo: p}, out[:0])
 		if d := time.Since(s1); d > worst {
 			worst = d
 		}
@@ -183,10 +185,10 @@ func TestReviewScale1000Channels(t *testing.T) {
 	}
 	e := New(rvScaleRules(t), Options{})
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []Output
+	var out []event.Output
 	p := rvPromo("p", t0, t0.Add(24*time.Hour), t0.Add(48*time.Hour), 50)
 	p.SKUs = []string{"s"}
-	out = e.Apply(&Event{Type: rules.EventPromo, TS: t0, Raw: []byte("p"), Promo: p}, out)
+	out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0, Raw: []byte("p"), Promo: p}, out)
 	h0, tot0 := rvMem()
 	st := time.Now()
 	outs := 0
@@ -216,7 +218,7 @@ rules:
 	for _, n := range []int{1000, 10000, 20000} {
 		e := New(rs, Options{})
 		t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		var out []Output
+		var out []event.Output
 		h0, tot0 := rvMem()
 		st := time.Now()
 		step := time.Hour / time.Duration(n)
@@ -241,14 +243,14 @@ func TestReviewScaleRecordSize(t *testing.T) {
 	}
 	e := New(rvScaleRules(t), Options{})
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []Output
+	var out []event.Output
 	out = e.Apply(rvPrice("s", "web", 100, t0), out[:0])
 	maxLen, total := 0, 0
 	n := 0
 	for i := range 100 {
 		p := rvPromo(fmt.Sprintf("p%03d", i), t0, t0.Add(time.Duration(i)*time.Hour+time.Hour), t0.Add(time.Duration(i)*time.Hour+20*24*time.Hour), 0.1)
 		p.SKUs = []string{"s"}
-		out = e.Apply(&Event{Type: rules.EventPromo, TS: t0.Add(time.Minute), Raw: []byte(p.ID), Promo: p}, out[:0])
+		out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(time.Minute), Raw: []byte(p.ID), Promo: p}, out[:0])
 		for _, o := range out {
 			b, _ := json.Marshal(o)
 			total += len(b)
@@ -376,13 +378,13 @@ func rvGenEvents(rng *rand.Rand, n int) []string {
 
 // rvFeed runs lines through a sequencer, optionally with the equal-ts runs
 // shuffled, then advances to until.
-func rvFeed(t testing.TB, rs *rules.RuleSet, opts Options, lines []string, until time.Time, shuffle *rand.Rand) []Output {
+func rvFeed(t testing.TB, rs *rules.RuleSet, opts Options, lines []string, until time.Time, shuffle *rand.Rand) []event.Output {
 	e := New(rs, opts)
 	seq := NewSequencer(e)
-	var outs []Output
-	evs := make([]*Event, 0, len(lines))
+	var outs []event.Output
+	evs := make([]*event.Event, 0, len(lines))
 	for _, l := range lines {
-		ev, err := Decode([]byte(l), DecodeOptions{})
+		ev, err := event.Decode([]byte(l), event.DecodeOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", l, err)
 		}
@@ -447,7 +449,7 @@ func TestReviewRandomInvariants(t *testing.T) {
 	}
 }
 
-func rvJSON(outs []Output) string {
+func rvJSON(outs []event.Output) string {
 	var sb strings.Builder
 	for _, o := range outs {
 		b, _ := json.Marshal(o)
@@ -459,13 +461,13 @@ func rvJSON(outs []Output) string {
 
 // rvExtraInvariants: corrections only when the corrected price changes;
 // a firing alert is not re-fired before its repeat.
-func rvExtraInvariants(t *testing.T, outs []Output) {
+func rvExtraInvariants(t *testing.T, outs []event.Output) {
 	t.Helper()
-	lastCorr := map[string]*Correction{}
+	lastCorr := map[string]*event.Correction{}
 	for i, o := range outs {
 		if c := o.Correction; c != nil {
-			if c.State == StateActive {
-				if p := lastCorr[c.Fingerprint]; p != nil && p.State == StateActive && math.Abs(float64(p.CorrectedPrice)-float64(c.CorrectedPrice)) < 1e-9 {
+			if c.State == event.StateActive {
+				if p := lastCorr[c.Fingerprint]; p != nil && p.State == event.StateActive && math.Abs(float64(p.CorrectedPrice)-float64(c.CorrectedPrice)) < 1e-9 {
 					t.Errorf("output %d (%s): correction repeats the same price", i, scLine(o, false))
 				}
 				if f := float64(c.Floor); !math.IsNaN(f) && float64(c.CorrectedPrice) < f-1e-9 && !(float64(c.Ceiling) < f) {
@@ -481,12 +483,12 @@ func rvExtraInvariants(t *testing.T, outs []Output) {
 }
 
 // rvFeedReload is rvFeed with a reload of the same rule set after event k.
-func rvFeedReload(t testing.TB, rs *rules.RuleSet, opts Options, lines []string, until time.Time, k int) []Output {
+func rvFeedReload(t testing.TB, rs *rules.RuleSet, opts Options, lines []string, until time.Time, k int) []event.Output {
 	e := New(rs, opts)
 	seq := NewSequencer(e)
-	var outs []Output
+	var outs []event.Output
 	for i, l := range lines {
-		ev, err := Decode([]byte(l), DecodeOptions{})
+		ev, err := event.Decode([]byte(l), event.DecodeOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", l, err)
 		}
@@ -520,8 +522,8 @@ func TestReviewNoopReload(t *testing.T) {
 		a := rvFeed(t, rs, Options{}, lines, until, nil)
 		k := 30
 		for ; k+1 < len(lines); k++ {
-			e1, _ := Decode([]byte(lines[k]), DecodeOptions{})
-			e2, _ := Decode([]byte(lines[k+1]), DecodeOptions{})
+			e1, _ := event.Decode([]byte(lines[k]), event.DecodeOptions{})
+			e2, _ := event.Decode([]byte(lines[k+1]), event.DecodeOptions{})
 			if !e1.TS.Equal(e2.TS) {
 				break
 			}
@@ -550,13 +552,13 @@ func TestReviewNoopReload(t *testing.T) {
 // rvFeedSteps is rvFeed with an extra Advance before every run of events,
 // to a random instant between the previous run and this one (an idle
 // partition whose watermark follows the clock); outputs must not change.
-func rvFeedSteps(t testing.TB, rs *rules.RuleSet, opts Options, lines []string, until time.Time, rng *rand.Rand) []Output {
+func rvFeedSteps(t testing.TB, rs *rules.RuleSet, opts Options, lines []string, until time.Time, rng *rand.Rand) []event.Output {
 	e := New(rs, opts)
 	seq := NewSequencer(e)
-	var outs []Output
+	var outs []event.Output
 	var prev time.Time
 	for _, l := range lines {
-		ev, err := Decode([]byte(l), DecodeOptions{})
+		ev, err := event.Decode([]byte(l), event.DecodeOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", l, err)
 		}
@@ -627,7 +629,7 @@ rules:
 	for _, n := range []int{1000, 10000, 20000} {
 		e := New(rs, Options{})
 		t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		var out []Output
+		var out []event.Output
 		st := time.Now()
 		step := 24 * time.Hour / time.Duration(n)
 		for i := range n {
@@ -654,7 +656,7 @@ rules:
 > {"type":"price","sku":"a","channel":"web","price":19.99,"currency":"EUR","ts":"2026-01-01T00:00Z"}
 `})
 	for _, o := range outs {
-		if c := o.Correction; c != nil && c.State == StateActive && float64(c.CorrectedPrice) < 0 {
+		if c := o.Correction; c != nil && c.State == event.StateActive && float64(c.CorrectedPrice) < 0 {
 			t.Errorf("negative corrected price: %s", strings.Join(lines, "\n"))
 		}
 	}
@@ -679,7 +681,7 @@ rules:
 > {"type":"price","sku":"a","channel":"web","price":19.99,"currency":"EUR","ts":"2026-01-01T00:00Z"}
 `})
 	for _, o := range outs {
-		if c := o.Correction; c != nil && c.State == StateActive && float64(c.CorrectedPrice) < float64(c.Floor) {
+		if c := o.Correction; c != nil && c.State == event.StateActive && float64(c.CorrectedPrice) < float64(c.Floor) {
 			t.Errorf("corrected price %v below the floor %v:\n%s", float64(c.CorrectedPrice), float64(c.Floor), strings.Join(lines, "\n"))
 		}
 	}
@@ -718,7 +720,7 @@ func TestReviewRegression_ResolvedCarriesStaleSegment(t *testing.T) {
 > advance 2026-01-02T00:00Z
 `})
 	for _, o := range outs {
-		if a := o.Alert; a != nil && a.State == StateResolved && a.Reason == ReasonEnded && a.Segment != nil && a.Segment.End == nil {
+		if a := o.Alert; a != nil && a.State == event.StateResolved && a.Reason == event.ReasonEnded && a.Segment != nil && a.Segment.End == nil {
 			t.Errorf("resolved/ended record with segment end null:\n%s", strings.Join(lines, "\n"))
 		}
 	}

@@ -43,6 +43,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -60,7 +62,7 @@ type scCase struct {
 // scRun is the result of running a scenario.
 type scRun struct {
 	eng   *Engine
-	outs  []Output
+	outs  []event.Output
 	lines []string // scLine of each output
 	// the script as run: inputs and the outputs each block produced
 	transcript []string
@@ -97,7 +99,7 @@ func scFmtTime(t time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-func scNum(n Number) string {
+func scNum(n event.Number) string {
 	f := float64(n)
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return "null"
@@ -106,14 +108,14 @@ func scNum(n Number) string {
 }
 
 // scLine writes an output compactly, with the fields the scenarios check.
-func scLine(o Output, msg bool) string {
+func scLine(o event.Output, msg bool) string {
 	var b strings.Builder
 	switch {
 	case o.Alert != nil:
 		a := o.Alert
 		fmt.Fprintf(&b, "alert %s/%s %s", a.Group, a.Rule, a.State)
 		if a.Reason != "" {
-			b.WriteString("/" + a.Reason)
+			b.WriteString("/" + string(a.Reason))
 		}
 		if a.SKU == "" && a.Promo != "" {
 			b.WriteString(" promo=" + a.Promo)
@@ -131,18 +133,18 @@ func scLine(o Output, msg bool) string {
 		c := o.Correction
 		fmt.Fprintf(&b, "correction %s/%s %s", c.SKU, c.Channel, c.State)
 		if c.Reason != "" {
-			b.WriteString("/" + c.Reason)
+			b.WriteString("/" + string(c.Reason))
 		}
 		fmt.Fprintf(&b, " eff=%s", scNum(c.EffectivePrice))
-		if c.State == StateActive {
+		if c.State == event.StateActive {
 			fmt.Fprintf(&b, " corr=%s by=%s", scNum(c.CorrectedPrice), c.BoundBy)
 		}
 		b.WriteString(" at=" + scFmtTime(c.At))
-		if c.State == StateActive && !(len(c.Rules) == 1 && c.Rules[0] == c.BoundBy) {
+		if c.State == event.StateActive && !(len(c.Rules) == 1 && c.Rules[0] == c.BoundBy) {
 			b.WriteString(" rules=" + strings.Join(c.Rules, ","))
 		}
 	case o.DeadLetter != nil:
-		b.WriteString("dead_letter " + o.DeadLetter.Reason)
+		b.WriteString("dead_letter " + string(o.DeadLetter.Reason))
 	default:
 		b.WriteString("EMPTY OUTPUT")
 	}
@@ -200,9 +202,9 @@ func scRunCase(t *testing.T, c scCase) *scRun {
 	run := &scRun{eng: e}
 	steps := scParse(t, c.script)
 	var wantT, gotT []string
-	var outs []Output
+	var outs []event.Output
 	for si, st := range steps {
-		var got []Output
+		var got []event.Output
 		for i, in := range st.inputs {
 			gotT = append(gotT, "> "+in)
 			wantT = append(wantT, "> "+in)
@@ -235,21 +237,21 @@ func scRunCase(t *testing.T, c scCase) *scRun {
 	return run
 }
 
-func scInput(t *testing.T, c scCase, seq *Sequencer, in string, out []Output) []Output {
+func scInput(t *testing.T, c scCase, seq *Sequencer, in string, out []event.Output) []event.Output {
 	t.Helper()
 	fields := strings.Fields(in)
 	switch {
 	case strings.HasPrefix(in, "{"):
 		data := []byte(scExpand(in))
-		ev, err := Decode(data, DecodeOptions{})
+		ev, err := event.Decode(data, event.DecodeOptions{})
 		if err != nil {
-			return append(out, NewDeadLetter(err, data, "script"))
+			return append(out, event.NewDeadLetter(err, data, "script"))
 		}
 		return seq.Push(ev, out)
 	case fields[0] == "advance" && len(fields) == 2:
 		return seq.Advance(scTime(t, fields[1]), out)
 	case fields[0] == "tombstone" && len(fields) == 3:
-		return seq.Push(Tombstone(fields[1], scTime(t, fields[2]), "script"), out)
+		return seq.Push(event.Tombstone(fields[1], scTime(t, fields[2]), "script"), out)
 	case fields[0] == "reload" && len(fields) == 2:
 		src, ok := c.reloads[fields[1]]
 		if !ok {
@@ -298,13 +300,13 @@ func scDiff(a, b []string) string {
 	return sb.String()
 }
 
-var scReasons = map[string]bool{
-	ReasonCleared: true, ReasonCancelled: true, ReasonSuperseded: true,
-	ReasonEnded: true, ReasonRuleRemoved: true, ReasonDelisted: true,
+var scReasons = map[event.Reason]bool{
+	event.ReasonCleared: true, event.ReasonCancelled: true, event.ReasonSuperseded: true,
+	event.ReasonEnded: true, event.ReasonRuleRemoved: true, event.ReasonDelisted: true,
 }
 
 // scInvariants checks what must hold of any output stream.
-func scInvariants(t *testing.T, outs []Output) {
+func scInvariants(t *testing.T, outs []event.Output) {
 	t.Helper()
 	ids := map[string]string{}
 	alertState := map[string]string{} // fingerprint -> last state
@@ -319,7 +321,7 @@ func scInvariants(t *testing.T, outs []Output) {
 		if s := string(b); strings.Contains(s, "NaN") || strings.Contains(s, "Inf") {
 			t.Errorf("output %d (%s) carries NaN/Inf: %s", i, line, s)
 		}
-		var back Output
+		var back event.Output
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Errorf("output %d (%s) does not read back: %v", i, line, err)
 		}
@@ -348,21 +350,21 @@ func scInvariants(t *testing.T, outs []Output) {
 			}
 			last := alertState[a.Fingerprint]
 			switch a.State {
-			case StateFiring:
+			case event.StateFiring:
 				if a.Reason != "" {
 					t.Errorf("output %d (%s): firing with a reason", i, line)
 				}
-			case StateResolved:
+			case event.StateResolved:
 				if !scReasons[a.Reason] {
 					t.Errorf("output %d (%s): resolved with reason %q", i, line, a.Reason)
 				}
-				if last != StateFiring {
+				if last != string(event.StateFiring) {
 					t.Errorf("output %d (%s): resolved, but it was not firing", i, line)
 				}
 			default:
 				t.Errorf("output %d (%s): state %q", i, line, a.State)
 			}
-			alertState[a.Fingerprint] = a.State
+			alertState[a.Fingerprint] = string(a.State)
 			if a.Promos == nil || a.Partners == nil {
 				t.Errorf("output %d (%s): promos/partners null, want []", i, line)
 			}
@@ -374,7 +376,7 @@ func scInvariants(t *testing.T, outs []Output) {
 			ids[c.ID] = line
 			last := corrState[c.Fingerprint]
 			switch c.State {
-			case StateActive:
+			case event.StateActive:
 				p := float64(c.CorrectedPrice)
 				if math.IsNaN(p) || math.IsInf(p, 0) || p < 0 {
 					t.Errorf("output %d (%s): corrected price %v", i, line, p)
@@ -394,24 +396,24 @@ func scInvariants(t *testing.T, outs []Output) {
 				if math.Abs(p-float64(c.EffectivePrice)) < 0.005 {
 					t.Errorf("output %d (%s): a correction equal to the effective price", i, line)
 				}
-			case StateWithdrawn:
+			case event.StateWithdrawn:
 				if !scReasons[c.Reason] {
 					t.Errorf("output %d (%s): withdrawn with reason %q", i, line, c.Reason)
 				}
-				if last != StateActive {
+				if last != string(event.StateActive) {
 					t.Errorf("output %d (%s): withdrawn, but it was not active", i, line)
 				}
 			default:
 				t.Errorf("output %d (%s): state %q", i, line, c.State)
 			}
-			corrState[c.Fingerprint] = c.State
+			corrState[c.Fingerprint] = string(c.State)
 		}
 	}
 }
 
 // scFind returns the outputs whose line starts with prefix.
-func (r *scRun) find(prefix string) []Output {
-	var out []Output
+func (r *scRun) find(prefix string) []event.Output {
+	var out []event.Output
 	for i, l := range r.lines {
 		if strings.HasPrefix(l, prefix) {
 			out = append(out, r.outs[i])
@@ -420,7 +422,7 @@ func (r *scRun) find(prefix string) []Output {
 	return out
 }
 
-func scJSON(t *testing.T, o Output) string {
+func scJSON(t *testing.T, o event.Output) string {
 	t.Helper()
 	b, err := json.Marshal(o)
 	if err != nil {
@@ -831,7 +833,7 @@ rules:
 `,
 		check: func(t *testing.T, r *scRun) {
 			s := r.eng.Stats()
-			if s.Corrections[StateActive] != 2 || s.Corrections[StateWithdrawn] != 1 {
+			if s.Corrections[event.StateActive] != 2 || s.Corrections[event.StateWithdrawn] != 1 {
 				t.Errorf("Stats.Corrections = %v, want active 2, withdrawn 1", s.Corrections)
 			}
 			for _, o := range r.find("alert margin/below-cost") {

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/promoguard/promoguard/rules"
+	"github.com/promoguard/promoguard/event"
 )
 
 // Sequencer feeds an Engine in the canonical order of DESIGN §2: it buffers
@@ -17,7 +17,7 @@ import (
 // feed the engine through one.
 type Sequencer struct {
 	e     *Engine
-	buf   []*Event
+	buf   []*event.Event
 	ts    time.Time
 	maxTS time.Time
 }
@@ -30,7 +30,7 @@ func (s *Sequencer) Engine() *Engine { return s.e }
 
 // Push adds an event. When its ts differs from the buffered run's, the run
 // is applied first and its outputs appended to out.
-func (s *Sequencer) Push(ev *Event, out []Output) []Output {
+func (s *Sequencer) Push(ev *event.Event, out []event.Output) []event.Output {
 	if len(s.buf) > 0 && !ev.TS.Equal(s.ts) {
 		out = s.Flush(out)
 	}
@@ -43,7 +43,7 @@ func (s *Sequencer) Push(ev *Event, out []Output) []Output {
 }
 
 // Flush applies the buffered run.
-func (s *Sequencer) Flush(out []Output) []Output {
+func (s *Sequencer) Flush(out []event.Output) []event.Output {
 	if len(s.buf) == 0 {
 		return out
 	}
@@ -62,23 +62,23 @@ func (s *Sequencer) Flush(out []Output) []Output {
 // watermark to the highest ts pushed, so that timers held back by the
 // allowed lateness fire too — no later event can arrive to need them
 // held.
-func (s *Sequencer) Finish(out []Output) []Output {
+func (s *Sequencer) Finish(out []event.Output) []event.Output {
 	out = s.Flush(out)
 	return s.e.Advance(s.maxTS, out)
 }
 
 // Advance flushes the buffered run and moves the engine's watermark to t,
 // firing the timers due.
-func (s *Sequencer) Advance(t time.Time, out []Output) []Output {
+func (s *Sequencer) Advance(t time.Time, out []event.Output) []event.Output {
 	return s.e.Advance(t, s.Flush(out))
 }
 
 // typeRank orders event types within one timestamp: promotions first, so a
 // price at the instant a promotion arrives is evaluated with it, then stock,
 // then prices.
-var typeRank = [...]int{rules.EventPromo: 0, rules.EventStock: 1, rules.EventPrice: 2}
+var typeRank = [...]int{event.TypePromo: 0, event.TypeStock: 1, event.TypePrice: 2}
 
-func canonicalEventCmp(a, b *Event) int {
+func canonicalEventCmp(a, b *event.Event) int {
 	if c := cmp.Compare(typeRank[a.Type], typeRank[b.Type]); c != 0 {
 		return c
 	}

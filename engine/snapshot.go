@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -155,32 +157,32 @@ type channelSnap struct {
 }
 
 type priceSnap struct {
-	TS        int64  `json:"ts"`
-	ValidFrom int64  `json:"valid_from,omitempty"`
-	Price     Number `json:"price"`
-	List      Number `json:"list"`
-	Cost      Number `json:"cost"`
-	MAP       Number `json:"map"`
-	Currency  string `json:"currency,omitempty"`
-	Region    string `json:"region,omitempty"`
-	Category  string `json:"category,omitempty"`
-	Brand     string `json:"brand,omitempty"`
-	Seller    string `json:"seller,omitempty"`
+	TS        int64        `json:"ts"`
+	ValidFrom int64        `json:"valid_from,omitempty"`
+	Price     event.Number `json:"price"`
+	List      event.Number `json:"list"`
+	Cost      event.Number `json:"cost"`
+	MAP       event.Number `json:"map"`
+	Currency  string       `json:"currency,omitempty"`
+	Region    string       `json:"region,omitempty"`
+	Category  string       `json:"category,omitempty"`
+	Brand     string       `json:"brand,omitempty"`
+	Seller    string       `json:"seller,omitempty"`
 }
 
 type histSnap struct {
-	T      int64  `json:"t"`
-	Price  Number `json:"p"`
-	Change bool   `json:"c,omitempty"`
+	T      int64        `json:"t"`
+	Price  event.Number `json:"p"`
+	Change bool         `json:"c,omitempty"`
 }
 
 type stockSnap struct {
-	Warehouse string `json:"warehouse"`
-	TS        int64  `json:"ts"`
-	OnHand    Number `json:"on_hand"`
-	Reserved  Number `json:"reserved"`
-	Inbound   Number `json:"inbound"`
-	Velocity  Number `json:"velocity"`
+	Warehouse string       `json:"warehouse"`
+	TS        int64        `json:"ts"`
+	OnHand    event.Number `json:"on_hand"`
+	Reserved  event.Number `json:"reserved"`
+	Inbound   event.Number `json:"inbound"`
+	Velocity  event.Number `json:"velocity"`
 }
 
 type spanSnap struct {
@@ -190,38 +192,38 @@ type spanSnap struct {
 }
 
 type alertSnap struct {
-	Rule        string   `json:"rule"`
-	Scope       uint8    `json:"scope,omitempty"`
-	Channel     string   `json:"channel,omitempty"`
-	Seg         int64    `json:"seg,omitempty"`
-	FP          string   `json:"fp"`
-	SegKey      int64    `json:"seg_key,omitempty"`
-	AtFrom      int64    `json:"at_from,omitempty"`
-	Range       spanSnap `json:"range"`
-	ActiveSince int64    `json:"active_since,omitempty"`
-	Firing      bool     `json:"firing,omitempty"`
-	LastSent    int64    `json:"last_sent,omitempty"`
-	Promos      []string `json:"promos,omitempty"`
-	Last        *Alert   `json:"last,omitempty"`
+	Rule        string       `json:"rule"`
+	Scope       uint8        `json:"scope,omitempty"`
+	Channel     string       `json:"channel,omitempty"`
+	Seg         int64        `json:"seg,omitempty"`
+	FP          string       `json:"fp"`
+	SegKey      int64        `json:"seg_key,omitempty"`
+	AtFrom      int64        `json:"at_from,omitempty"`
+	Range       spanSnap     `json:"range"`
+	ActiveSince int64        `json:"active_since,omitempty"`
+	Firing      bool         `json:"firing,omitempty"`
+	LastSent    int64        `json:"last_sent,omitempty"`
+	Promos      []string     `json:"promos,omitempty"`
+	Last        *event.Alert `json:"last,omitempty"`
 }
 
 type corrSnap struct {
-	Channel string      `json:"channel"`
-	Seg     int64       `json:"seg,omitempty"`
-	FP      string      `json:"fp"`
-	SegKey  int64       `json:"seg_key,omitempty"`
-	Active  bool        `json:"active,omitempty"`
-	Price   Number      `json:"price"`
-	Promos  []string    `json:"promos,omitempty"`
-	Range   spanSnap    `json:"range"`
-	Last    *Correction `json:"last,omitempty"`
+	Channel string            `json:"channel"`
+	Seg     int64             `json:"seg,omitempty"`
+	FP      string            `json:"fp"`
+	SegKey  int64             `json:"seg_key,omitempty"`
+	Active  bool              `json:"active,omitempty"`
+	Price   event.Number      `json:"price"`
+	Promos  []string          `json:"promos,omitempty"`
+	Range   spanSnap          `json:"range"`
+	Last    *event.Correction `json:"last,omitempty"`
 }
 
-// promoEventSnap is a PromoEvent with its one optional number made
+// promoEventSnap is a Promo with its one optional number made
 // encodable (NaN when absent).
 type promoEventSnap struct {
-	PromoEvent
-	ExpectedUplift Number
+	event.Promo
+	ExpectedUplift event.Number
 }
 
 type promoSnap struct {
@@ -250,8 +252,8 @@ func unsnapTime(n int64) time.Time {
 
 func snapPrice(r *priceRec) priceSnap {
 	return priceSnap{
-		TS: snapTime(r.ts), ValidFrom: snapTime(r.validFrom), Price: Number(r.price), List: Number(r.list),
-		Cost: Number(r.cost), MAP: Number(r.mapPrice), Currency: r.currency, Region: r.region,
+		TS: snapTime(r.ts), ValidFrom: snapTime(r.validFrom), Price: event.Number(r.price), List: event.Number(r.list),
+		Cost: event.Number(r.cost), MAP: event.Number(r.mapPrice), Currency: r.currency, Region: r.region,
 		Category: r.category, Brand: r.brand, Seller: r.seller,
 	}
 }
@@ -305,21 +307,21 @@ func (e *Engine) snapSKU(s *skuState) skuSnap {
 			cs.Sched = append(cs.Sched, snapPrice(r))
 		}
 		for _, h := range ch.hist {
-			cs.Hist = append(cs.Hist, histSnap{T: snapTime(h.t), Price: Number(h.price), Change: h.change})
+			cs.Hist = append(cs.Hist, histSnap{T: snapTime(h.t), Price: event.Number(h.price), Change: h.change})
 		}
 		sn.Channels = append(sn.Channels, cs)
 	}
 	for _, name := range s.warehouses {
 		w := s.stock[name]
 		sn.Stock = append(sn.Stock, stockSnap{
-			Warehouse: name, TS: snapTime(w.ts), OnHand: Number(w.onHand), Reserved: Number(w.reserved),
-			Inbound: Number(w.inbound), Velocity: Number(w.vel),
+			Warehouse: name, TS: snapTime(w.ts), OnHand: event.Number(w.onHand), Reserved: event.Number(w.reserved),
+			Inbound: event.Number(w.inbound), Velocity: event.Number(w.vel),
 		})
 	}
 	for k, cs := range s.corrections {
 		sn.Corrections = append(sn.Corrections, corrSnap{
 			Channel: k.channel, Seg: k.seg, FP: cs.fp, SegKey: snapTime(cs.segKey), Active: cs.active,
-			Price: Number(cs.price), Promos: cs.promos, Range: snapSpan(cs.rng), Last: cs.last,
+			Price: event.Number(cs.price), Promos: cs.promos, Range: snapSpan(cs.rng), Last: cs.last,
 		})
 	}
 	slices.SortFunc(sn.Corrections, func(a, b corrSnap) int { return strings.Compare(a.FP, b.FP) })
@@ -329,7 +331,7 @@ func (e *Engine) snapSKU(s *skuState) skuSnap {
 func (e *Engine) snapPromo(id string, ts time.Time) promoSnap {
 	sn := promoSnap{ID: id, TS: snapTime(ts)}
 	if p := e.promos[id]; p != nil {
-		sn.Event = &promoEventSnap{PromoEvent: *p.ev, ExpectedUplift: Number(p.ev.ExpectedUplift)}
+		sn.Event = &promoEventSnap{Promo: *p.ev, ExpectedUplift: event.Number(p.ev.ExpectedUplift)}
 		sn.TimerAt = snapTime(p.timerAt)
 		sn.Alerts = snapAlerts(p.alerts)
 	}
@@ -386,7 +388,7 @@ func (r *Restorer) Empty() bool { return r.cp == nil && len(r.skus) == 0 && len(
 // the rule set that wrote the checkpoint, every key is evaluated again as
 // after a reload. Those records are returned in out. With no entries at
 // all it returns a new engine.
-func (r *Restorer) Engine(rs *rules.RuleSet, opts Options, out []Output) (*Engine, json.RawMessage, []Output, error) {
+func (r *Restorer) Engine(rs *rules.RuleSet, opts Options, out []event.Output) (*Engine, json.RawMessage, []event.Output, error) {
 	e := New(rs, opts)
 	if r.Empty() {
 		e.TrackChanges()
@@ -452,7 +454,7 @@ func (r *Restorer) Engine(rs *rules.RuleSet, opts Options, out []Output) (*Engin
 		if ps.Event == nil {
 			continue
 		}
-		pe := ps.Event.PromoEvent
+		pe := ps.Event.Promo
 		pe.ExpectedUplift = float64(ps.Event.ExpectedUplift)
 		p := &promoState{ev: &pe, ts: unsnapTime(ps.TS), fact: newPromoFact(&pe),
 			alerts: alerts(ps.Alerts), timerAt: unsnapTime(ps.TimerAt)}
@@ -569,7 +571,7 @@ func (sn *skuSnap) check(id string) error {
 			return fmt.Errorf("warehouse %q empty or repeated", w.Warehouse)
 		}
 		whs[w.Warehouse] = true
-		for _, x := range []Number{w.OnHand, w.Reserved, w.Inbound} {
+		for _, x := range []event.Number{w.OnHand, w.Reserved, w.Inbound} {
 			if !money(float64(x)) {
 				return fmt.Errorf("warehouse %s: quantity %v", w.Warehouse, float64(x))
 			}
@@ -594,7 +596,7 @@ func (p *priceSnap) check() error {
 	if !money(float64(p.Price)) {
 		return fmt.Errorf("price %v", float64(p.Price))
 	}
-	for _, x := range []Number{p.List, p.Cost, p.MAP} {
+	for _, x := range []event.Number{p.List, p.Cost, p.MAP} {
 		if f := float64(x); !math.IsNaN(f) && !money(f) {
 			return fmt.Errorf("price %v: a list price, cost or MAP of %v", float64(p.Price), f)
 		}
@@ -630,14 +632,14 @@ func (ps *promoSnap) check(id string) error {
 	switch {
 	case p.ID != id || p.Partner == "" || p.Cancelled:
 		return fmt.Errorf("event of promotion %q by %q (cancelled %v)", p.ID, p.Partner, p.Cancelled)
-	case p.Kind == KindPercent && !(p.Value > 0 && p.Value <= 100),
-		(p.Kind == KindAmount || p.Kind == KindFixedPrice) && (!money(p.Value) || p.Currency == ""):
+	case p.Kind == event.KindPercent && !(p.Value > 0 && p.Value <= 100),
+		(p.Kind == event.KindAmount || p.Kind == event.KindFixedPrice) && (!money(p.Value) || p.Currency == ""):
 		return fmt.Errorf("discount %s %v %s", p.Kind, p.Value, p.Currency)
-	case p.Kind != KindPercent && p.Kind != KindAmount && p.Kind != KindFixedPrice:
+	case p.Kind != event.KindPercent && p.Kind != event.KindAmount && p.Kind != event.KindFixedPrice:
 		return fmt.Errorf("discount kind %q", p.Kind)
 	case p.Start.IsZero() || !p.Start.Before(p.End):
 		return fmt.Errorf("window [%v, %v)", p.Start, p.End)
-	case p.Stacking != StackExclusive && p.Stacking != StackStackable && p.Stacking != StackStop:
+	case p.Stacking != event.StackExclusive && p.Stacking != event.StackStackable && p.Stacking != event.StackStop:
 		return fmt.Errorf("stacking %q", p.Stacking)
 	case !p.AllSKUs && len(p.SKUs) == 0 && len(p.Categories) == 0 && len(p.Brands) == 0:
 		return errors.New("no selector")
@@ -655,13 +657,13 @@ func (ps *promoSnap) check(id string) error {
 
 // resolveOrphan resolves a firing alert whose rule is gone, from its last
 // record: the rule itself is not there to build one.
-func (e *Engine) resolveOrphan(st *alertState, out []Output) []Output {
+func (e *Engine) resolveOrphan(st *alertState, out []event.Output) []event.Output {
 	a := *st.last
-	a.State, a.Reason = StateResolved, ReasonRuleRemoved
-	a.ID = e.id(KindAlert, st.fp, StateResolved)
+	a.State, a.Reason = event.StateResolved, event.ReasonRuleRemoved
+	a.ID = e.id(event.KindAlert, st.fp, event.StateResolved)
 	a.Watermark = e.wm
 	a.At = maxTime(st.atFrom, e.wm)
-	a.Segment = endedRange(st.rng, ReasonRuleRemoved, e.wm)
+	a.Segment = endedRange(st.rng, event.ReasonRuleRemoved, e.wm)
 	a.RulesVersion = e.rs.Version
-	return append(out, Output{Alert: &a})
+	return append(out, event.Output{Alert: &a})
 }

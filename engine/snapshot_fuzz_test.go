@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/promoguard/promoguard/event"
 
 	"github.com/promoguard/promoguard/rules"
 )
@@ -51,12 +54,12 @@ func restoreFrom(data []byte) (*Restorer, []error) {
 // it stood after each of the given numbers of events, plus at the end.
 func exampleChangelogs(tb testing.TB, rs *rules.RuleSet, cuts ...int) [][]byte {
 	tb.Helper()
-	var evs []*Event
+	var evs []*event.Event
 	for _, line := range readLines(tb, "../examples/events/black-friday.ndjson") {
 		if t := bytes.TrimSpace(line); len(t) == 0 || t[0] == '#' {
 			continue
 		}
-		if ev, err := Decode(line, DecodeOptions{}); err == nil {
+		if ev, err := event.Decode(line, event.DecodeOptions{}); err == nil {
 			evs = append(evs, ev)
 		}
 	}
@@ -111,9 +114,9 @@ func FuzzRestore(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var probe []*Event
+	var probe []*event.Event
 	for _, line := range restoreProbe {
-		ev, err := Decode([]byte(line), DecodeOptions{})
+		ev, err := event.Decode([]byte(line), event.DecodeOptions{})
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -255,13 +258,13 @@ var restoreSeeds = []struct{ key, find, patch string }{
 
 // checkRestoredOutputs: every record encodes, and no NaN or Inf is a
 // corrected price.
-func checkRestoredOutputs(t *testing.T, out []Output) {
+func checkRestoredOutputs(t *testing.T, out []event.Output) {
 	t.Helper()
 	for _, o := range out {
 		if _, err := o.AppendJSON(nil); err != nil {
 			t.Fatalf("record does not encode: %v", err)
 		}
-		if c := o.Correction; c != nil && c.State == StateActive {
+		if c := o.Correction; c != nil && c.State == event.StateActive {
 			if p := float64(c.CorrectedPrice); math.IsNaN(p) || math.IsInf(p, 0) || p < 0 {
 				t.Fatalf("corrected price %v", p)
 			}
@@ -324,7 +327,7 @@ func smallChangelog(tb testing.TB, rs *rules.RuleSet) []byte {
 	e.TrackChanges()
 	seq := NewSequencer(e)
 	for _, line := range restoreBase {
-		ev, err := Decode([]byte(line), DecodeOptions{})
+		ev, err := event.Decode([]byte(line), event.DecodeOptions{})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -379,4 +382,13 @@ func TestRestoreRefusesCorruptEntries(t *testing.T) {
 			t.Errorf("%s with %s: got %v, want an error with %q", tc.key, tc.patch, err, tc.want)
 		}
 	}
+}
+
+func readLines(tb testing.TB, name string) [][]byte {
+	tb.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -29,7 +31,7 @@ func (c *changelog) put(k string, v []byte) error {
 	return nil
 }
 
-func (c *changelog) restore(t testing.TB, rs *rules.RuleSet, opts Options) (*Engine, json.RawMessage, []Output) {
+func (c *changelog) restore(t testing.TB, rs *rules.RuleSet, opts Options) (*Engine, json.RawMessage, []event.Output) {
 	t.Helper()
 	r := NewRestorer()
 	for k, v := range c.m {
@@ -44,15 +46,15 @@ func (c *changelog) restore(t testing.TB, rs *rules.RuleSet, opts Options) (*Eng
 	return e, meta, out
 }
 
-func decodeAll(t testing.TB, lines []string) []*Event {
+func decodeAll(t testing.TB, lines []string) []*event.Event {
 	t.Helper()
-	evs := make([]*Event, 0, len(lines))
+	evs := make([]*event.Event, 0, len(lines))
 	for _, l := range lines {
 		if f := strings.Fields(l); f[0] == "tombstone" {
 			evs = append(evs, scPermEvent(t, l))
 			continue
 		}
-		ev, err := Decode([]byte(scExpand(l)), DecodeOptions{})
+		ev, err := event.Decode([]byte(scExpand(l)), event.DecodeOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", l, err)
 		}
@@ -65,13 +67,13 @@ func decodeAll(t testing.TB, lines []string) []*Event {
 // with a flush of the sequencer and the changes written to the changelog.
 // At each cut (an index where the ts changes) the engine is thrown away and
 // restored from the changelog. It returns every output.
-func runCheckpointed(t testing.TB, rs *rules.RuleSet, opts Options, evs []*Event, until time.Time, cuts map[int]bool, batch int) []Output {
+func runCheckpointed(t testing.TB, rs *rules.RuleSet, opts Options, evs []*event.Event, until time.Time, cuts map[int]bool, batch int) []event.Output {
 	t.Helper()
 	cl := &changelog{m: map[string][]byte{}}
 	e := New(rs, opts)
 	e.TrackChanges()
 	seq := NewSequencer(e)
-	var outs []Output
+	var outs []event.Output
 	checkpoint := func(i int) {
 		outs = seq.Flush(outs)
 		meta := json.RawMessage(fmt.Sprintf(`{"next":%d}`, i))
@@ -86,7 +88,7 @@ func runCheckpointed(t testing.TB, rs *rules.RuleSet, opts Options, evs []*Event
 		}
 		if atBoundary && cuts[i] {
 			var meta json.RawMessage
-			var out []Output
+			var out []event.Output
 			e, meta, out = cl.restore(t, rs, opts)
 			if len(out) != 0 {
 				t.Fatalf("restore with the same rules emitted %d records", len(out))
@@ -107,7 +109,7 @@ func TestSnapshotResume(t *testing.T) {
 		name  string
 		rs    *rules.RuleSet
 		opts  Options
-		evs   []*Event
+		evs   []*event.Event
 		until time.Time
 	}
 	var cases []tc
@@ -163,7 +165,7 @@ func TestSnapshotChangesAndRules(t *testing.T) {
 	e := New(rs, Options{})
 	cl := &changelog{m: map[string][]byte{}}
 	seq := NewSequencer(e)
-	var outs []Output
+	var outs []event.Output
 	for _, run := range scPermRuns[:1] {
 		for _, l := range run {
 			outs = seq.Push(scPermEvent(t, l), outs)
@@ -191,7 +193,7 @@ func TestSnapshotChangesAndRules(t *testing.T) {
 	}
 	firing := 0
 	for _, o := range outs {
-		if o.Alert != nil && o.Alert.State == StateFiring && o.Alert.Group != rules.ReservedGroup {
+		if o.Alert != nil && o.Alert.State == event.StateFiring && o.Alert.Group != rules.ReservedGroup {
 			firing++
 		}
 	}
@@ -204,13 +206,13 @@ func TestSnapshotChangesAndRules(t *testing.T) {
 	_, _, out := cl.restore(t, empty, Options{})
 	resolved := 0
 	for _, o := range out {
-		if o.Correction != nil && o.Correction.State == StateWithdrawn {
+		if o.Correction != nil && o.Correction.State == event.StateWithdrawn {
 			continue
 		}
-		if o.Alert == nil || o.Alert.State != StateResolved {
+		if o.Alert == nil || o.Alert.State != event.StateResolved {
 			t.Fatalf("unexpected record %s", scJSON(t, o))
 		}
-		if o.Alert.Reason == ReasonRuleRemoved {
+		if o.Alert.Reason == event.ReasonRuleRemoved {
 			resolved++
 		}
 	}

@@ -6,12 +6,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
 )
 
 // promoState is one live promotion.
 type promoState struct {
-	ev   *PromoEvent
+	ev   *event.Promo
 	ts   time.Time
 	fact *rules.Promo // shared by every context; Fraction is set for percent only
 	// alerts of promo-scope rules, by fingerprint
@@ -86,7 +88,7 @@ func stack(price float64, currency string, active []*promoState, withOverlaps bo
 	// the exclusive or stop logic
 	usable := active
 	for i, p := range active {
-		if p.ev.Kind != KindPercent && currency != "" && p.ev.Currency != currency {
+		if p.ev.Kind != event.KindPercent && currency != "" && p.ev.Currency != currency {
 			// copy the usable ones only when some are not
 			if len(usable) == len(active) {
 				usable = append(make([]*promoState, 0, len(active)), active[:i]...)
@@ -100,7 +102,7 @@ func stack(price float64, currency string, active []*promoState, withOverlaps bo
 	}
 	exclusive := -1
 	for i, p := range usable {
-		if p.ev.Stacking == StackExclusive {
+		if p.ev.Stacking == event.StackExclusive {
 			exclusive = i
 			break
 		}
@@ -114,11 +116,11 @@ func stack(price float64, currency string, active []*promoState, withOverlaps bo
 		}
 		before := running
 		switch p.ev.Kind {
-		case KindPercent:
+		case event.KindPercent:
 			running *= 1 - p.ev.Value/100
-		case KindAmount:
+		case event.KindAmount:
 			running -= p.ev.Value
-		case KindFixedPrice:
+		case event.KindFixedPrice:
 			running = p.ev.Value
 		}
 		if running < 0 {
@@ -131,7 +133,7 @@ func stack(price float64, currency string, active []*promoState, withOverlaps bo
 		if u := p.ev.ExpectedUplift; !math.IsNaN(u) && (math.IsNaN(r.uplift) || u > r.uplift) {
 			r.uplift = u
 		}
-		if p.ev.Stacking == StackStop {
+		if p.ev.Stacking == event.StackStop {
 			stopped = true
 		}
 	}
@@ -151,14 +153,14 @@ func stack(price float64, currency string, active []*promoState, withOverlaps bo
 // running price for an applied one, the channel's price for a blocked one).
 // A fixed price above that price gives a negative fraction: a rise.
 func promoFact(p *promoState, base float64) *rules.Promo {
-	if p.ev.Kind == KindPercent {
+	if p.ev.Kind == event.KindPercent {
 		return p.fact
 	}
 	c := *p.fact
 	switch {
 	case !(base > 0):
 		c.Fraction = math.NaN()
-	case p.ev.Kind == KindAmount:
+	case p.ev.Kind == event.KindAmount:
 		c.Fraction = math.Min(p.ev.Value/base, 1)
 	default:
 		c.Fraction = 1 - p.ev.Value/base
@@ -173,7 +175,7 @@ func overlaps(active []*promoState) []*rules.Overlap {
 	for i, a := range active {
 		for _, b := range active[i+1:] {
 			switch {
-			case a.ev.Stacking == StackExclusive || b.ev.Stacking == StackExclusive:
+			case a.ev.Stacking == event.StackExclusive || b.ev.Stacking == event.StackExclusive:
 				out = append(out, &rules.Overlap{A: a.fact, B: b.fact, Reason: "exclusive"})
 			case a.ev.Priority == b.ev.Priority && a.ev.Partner != b.ev.Partner:
 				out = append(out, &rules.Overlap{A: a.fact, B: b.fact, Reason: "same_priority"})
@@ -184,7 +186,7 @@ func overlaps(active []*promoState) []*rules.Overlap {
 }
 
 // newPromoFact converts a promotion event to the fact rules read.
-func newPromoFact(ev *PromoEvent) *rules.Promo {
+func newPromoFact(ev *event.Promo) *rules.Promo {
 	f := &rules.Promo{
 		ID: ev.ID, Partner: ev.Partner, PartnerRole: ev.PartnerRole,
 		Kind: ev.Kind, Value: ev.Value, Fraction: math.NaN(),
@@ -197,11 +199,11 @@ func newPromoFact(ev *PromoEvent) *rules.Promo {
 	if ev.AllSKUs {
 		f.SKUs = []string{"*"}
 	}
-	if ev.Kind == KindPercent {
+	if ev.Kind == event.KindPercent {
 		f.Fraction = ev.Value / 100
 	}
 	if f.Stacking == "" {
-		f.Stacking = StackStackable
+		f.Stacking = event.StackStackable
 	}
 	return f
 }

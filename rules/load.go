@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/conf"
 	"github.com/prometheus/common/model"
@@ -707,9 +709,9 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 				valid = false
 				continue
 			}
-			t, ok := ParseEventType(s)
+			t, ok := event.ParseType(s)
 			if !ok {
-				bad(it, CodeUnknownEvent, "unknown event type %q (price, stock or promo)%s", s, didYouMean(s, eventNames[:]))
+				bad(it, CodeUnknownEvent, "unknown event type %q (price, stock or promo)%s", s, didYouMean(s, event.TypeNames()))
 				continue
 			}
 			r.On |= 1 << t

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -66,6 +68,9 @@ var severityNames = [...]string{"info", "warning", "critical"}
 
 func (s Severity) String() string { return severityNames[s] }
 
+// SeverityNames returns the severities' names, lowest first.
+func SeverityNames() []string { return severityNames[:] }
+
 // ParseSeverity returns the severity with the given name.
 func ParseSeverity(s string) (Severity, bool) {
 	for i, n := range severityNames {
@@ -76,38 +81,14 @@ func ParseSeverity(s string) (Severity, bool) {
 	return 0, false
 }
 
-// EventType is a kind of input event.
-type EventType uint8
-
-const (
-	EventPrice EventType = iota
-	EventStock
-	EventPromo
-	numEventTypes
-)
-
-var eventNames = [...]string{"price", "stock", "promo"}
-
-func (e EventType) String() string { return eventNames[e] }
-
-// ParseEventType returns the event type with the given name.
-func ParseEventType(s string) (EventType, bool) {
-	for i, n := range eventNames {
-		if n == s {
-			return EventType(i), true
-		}
-	}
-	return 0, false
-}
-
 // EventSet is a set of event types, one bit each.
 type EventSet uint8
 
 // AllEvents is the default `on` of a rule.
-const AllEvents EventSet = 1<<numEventTypes - 1
+const AllEvents EventSet = 1<<event.NumTypes - 1
 
 // Has reports whether t is in the set.
-func (s EventSet) Has(t EventType) bool { return s&(1<<t) != 0 }
+func (s EventSet) Has(t event.Type) bool { return s&(1<<t) != 0 }
 
 // Rule is one compiled rule.
 type Rule struct {

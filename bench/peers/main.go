@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/promoguard/promoguard/event"
 	"io"
 	"maps"
 	"os"
@@ -266,12 +267,12 @@ func (c *capturer) Eval(r *rules.Rule, x *rules.Expr, f *rules.Facts, ctx uint64
 func captureCalls(rs *rules.RuleSet, in *bench.Input, max int) ([]call, []*rules.Facts) {
 	c := &capturer{fb: newFallback(), max: max}
 	seq := engine.NewSequencer(engine.New(rs, engine.Options{Evaluator: c}))
-	var out []engine.Output
+	var out []event.Output
 	for _, line := range in.Lines {
 		if len(c.calls) >= max {
 			break
 		}
-		ev, err := engine.Decode(line, engine.DecodeOptions{})
+		ev, err := event.Decode(line, event.DecodeOptions{})
 		if err != nil {
 			continue
 		}

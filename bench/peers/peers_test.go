@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/promoguard/promoguard/event"
 	"regexp"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 func replay(t *testing.T, rs *rules.RuleSet, in *bench.Input, ev engine.Evaluator) []byte {
 	t.Helper()
 	seq := engine.NewSequencer(engine.New(rs, engine.Options{Evaluator: ev}))
-	var out []engine.Output
+	var out []event.Output
 	var buf bytes.Buffer
 	emit := func() {
 		for _, o := range out {
@@ -27,7 +28,7 @@ func replay(t *testing.T, rs *rules.RuleSet, in *bench.Input, ev engine.Evaluato
 		out = out[:0]
 	}
 	for _, line := range in.Lines {
-		d, err := engine.Decode(line, engine.DecodeOptions{})
+		d, err := event.Decode(line, event.DecodeOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/event"
 )
 
 func TestGenNDJSON(t *testing.T) {
@@ -21,7 +21,7 @@ func TestGenNDJSON(t *testing.T) {
 		t.Fatalf("%d lines, want 400", len(lines))
 	}
 	for i, l := range lines {
-		if _, err := engine.Decode([]byte(l), engine.DecodeOptions{}); err != nil {
+		if _, err := event.Decode([]byte(l), event.DecodeOptions{}); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
 	}

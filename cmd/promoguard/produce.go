@@ -14,11 +14,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/alecthomas/kong"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/promoguard/promoguard/connectors/kafka"
-	"github.com/promoguard/promoguard/engine"
 )
 
 type produceCmd struct {
@@ -160,7 +161,7 @@ type producer struct {
 }
 
 func (p *producer) produce(ctx context.Context, files []*inputFile) error {
-	lr := &lineReader{max: engine.DefaultMaxSize}
+	lr := &lineReader{max: event.DefaultMaxSize}
 	for _, f := range files {
 		p.files++
 		lr.reset(f.r)
@@ -196,9 +197,9 @@ func (p *producer) produce(ctx context.Context, files []*inputFile) error {
 			}
 			kind, key, err := kafka.KeyOf(line)
 			if err != nil {
-				var ie *engine.InputError
+				var ie *event.InputError
 				if errors.As(err, &ie) {
-					p.bad(where, ie.Reason+": "+ie.Error())
+					p.bad(where, string(ie.Reason)+": "+ie.Error())
 				} else {
 					p.bad(where, err.Error())
 				}

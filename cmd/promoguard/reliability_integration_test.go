@@ -30,10 +30,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/segmentio/kafka-go"
 
 	"github.com/promoguard/promoguard/connectors/kafka/kafkatest"
-	"github.com/promoguard/promoguard/engine"
 )
 
 // relSize is the size of a scenario's stream.
@@ -56,7 +57,7 @@ type relRun struct {
 	size   relSize
 	parts  [][][]byte // the stream in parts, the sentinels in the last
 	events int
-	want   map[string]engine.Output
+	want   map[string]event.Output
 	final  map[string]string
 	col    *kafkatest.Collector
 	began  time.Time
@@ -501,28 +502,29 @@ func TestIntegrationReliabilityPause(t *testing.T) {
 
 // poisonRecord is a bad record and the dead-letter reason it must get.
 type poisonRecord struct {
-	topic, reason string
-	key, value    []byte
+	topic      string
+	reason     event.Code
+	key, value []byte
 }
 
 func poisonRecords() []poisonRecord {
 	big := `{"type":"price","sku":"big","channel":"web","price":1,"currency":"EUR","ts":"2026-11-23T00:00:00Z","note":"` +
-		strings.Repeat("x", engine.DefaultMaxSize) + `"}`
+		strings.Repeat("x", event.DefaultMaxSize) + `"}`
 	return []poisonRecord{
-		{"prices", engine.BadJSON, []byte("p1"), []byte(`{"type":"price","sku":`)},
-		{"prices", engine.BadJSON, []byte("p2"), []byte(`not json at all`)},
-		{"prices", engine.BadWrongType, []byte("p3"), []byte(`{"type":"price","sku":"p3","channel":"web","price":"12.5","currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
-		{"prices", engine.BadMissing, []byte("p4"), []byte(`{"type":"price","sku":"p4","price":12.5,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
-		{"prices", engine.BadNegative, []byte("p5"), []byte(`{"type":"price","sku":"p5","channel":"web","price":-3,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
-		{"prices", engine.BadJSON, []byte("p6"), []byte(`{"type":"price","sku":"p6","channel":"web","price":NaN,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
-		{"prices", engine.BadNotFinite, []byte("p7"), []byte(`{"type":"price","sku":"p7","channel":"web","price":1e999,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
-		{"prices", engine.BadType, []byte("p8"), []byte(`{"type":"coupon","sku":"p8","ts":"2026-11-23T00:00:00Z"}`)},
-		{"prices", engine.BadUTF8, []byte("p9"), []byte("{\"type\":\"price\",\"sku\":\"p\xff\xfe9\",\"channel\":\"web\",\"price\":1,\"currency\":\"EUR\",\"ts\":\"2026-11-23T00:00:00Z\"}")},
-		{"prices", engine.BadSize, []byte("big"), []byte(big)},
+		{"prices", event.BadJSON, []byte("p1"), []byte(`{"type":"price","sku":`)},
+		{"prices", event.BadJSON, []byte("p2"), []byte(`not json at all`)},
+		{"prices", event.BadWrongType, []byte("p3"), []byte(`{"type":"price","sku":"p3","channel":"web","price":"12.5","currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
+		{"prices", event.BadMissing, []byte("p4"), []byte(`{"type":"price","sku":"p4","price":12.5,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
+		{"prices", event.BadNegative, []byte("p5"), []byte(`{"type":"price","sku":"p5","channel":"web","price":-3,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
+		{"prices", event.BadJSON, []byte("p6"), []byte(`{"type":"price","sku":"p6","channel":"web","price":NaN,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
+		{"prices", event.BadNotFinite, []byte("p7"), []byte(`{"type":"price","sku":"p7","channel":"web","price":1e999,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
+		{"prices", event.BadType, []byte("p8"), []byte(`{"type":"coupon","sku":"p8","ts":"2026-11-23T00:00:00Z"}`)},
+		{"prices", event.BadUTF8, []byte("p9"), []byte("{\"type\":\"price\",\"sku\":\"p\xff\xfe9\",\"channel\":\"web\",\"price\":1,\"currency\":\"EUR\",\"ts\":\"2026-11-23T00:00:00Z\"}")},
+		{"prices", event.BadSize, []byte("big"), []byte(big)},
 		{"stock", "wrong_topic", []byte("p10"), []byte(`{"type":"price","sku":"p10","channel":"web","price":1,"currency":"EUR","ts":"2026-11-23T00:00:00Z"}`)},
-		{"stock", engine.BadMissing, []byte("p11"), []byte(`{"type":"stock","sku":"p11","ts":"2026-11-23T00:00:00Z"}`)},
-		{"promotions", engine.BadWindow, []byte("x1"), []byte(`{"type":"promo","id":"x1","partner":"acme","discount":{"kind":"percent","value":10},"skus":["tv-55"],"start":"2026-11-25T00:00:00Z","end":"2026-11-24T00:00:00Z","funded_by":{"acme":1},"ts":"2026-11-23T00:00:00Z"}`)},
-		{"promotions", engine.BadPercent, []byte("x2"), []byte(`{"type":"promo","id":"x2","partner":"acme","discount":{"kind":"percent","value":150},"skus":["tv-55"],"start":"2026-11-24T00:00:00Z","end":"2026-11-25T00:00:00Z","funded_by":{"acme":1},"ts":"2026-11-23T00:00:00Z"}`)},
+		{"stock", event.BadMissing, []byte("p11"), []byte(`{"type":"stock","sku":"p11","ts":"2026-11-23T00:00:00Z"}`)},
+		{"promotions", event.BadWindow, []byte("x1"), []byte(`{"type":"promo","id":"x1","partner":"acme","discount":{"kind":"percent","value":10},"skus":["tv-55"],"start":"2026-11-25T00:00:00Z","end":"2026-11-24T00:00:00Z","funded_by":{"acme":1},"ts":"2026-11-23T00:00:00Z"}`)},
+		{"promotions", event.BadPercent, []byte("x2"), []byte(`{"type":"promo","id":"x2","partner":"acme","discount":{"kind":"percent","value":150},"skus":["tv-55"],"start":"2026-11-24T00:00:00Z","end":"2026-11-25T00:00:00Z","funded_by":{"acme":1},"ts":"2026-11-23T00:00:00Z"}`)},
 	}
 }
 
@@ -558,7 +560,7 @@ func TestIntegrationReliabilityPoison(t *testing.T) {
 				if err != nil {
 					t.Fatalf("produce poison %s: %v", pr.reason, err)
 				}
-				wantReasons[pr.reason]++
+				wantReasons[string(pr.reason)]++
 				injected++
 			}
 		}
@@ -629,12 +631,12 @@ func TestIntegrationReliabilityHostileRules(t *testing.T) {
 	r.col.WaitFor(t, r.want, relWait)
 	// every output is finite
 	for _, m := range r.col.Messages() {
-		var o engine.Output
+		var o event.Output
 		if err := json.Unmarshal(m.Value, &o); err != nil {
 			t.Fatalf("output %s: %v", m.Value, err)
 		}
 		if c := o.Correction; c != nil && c.State == "active" {
-			for name, v := range map[string]engine.Number{"corrected_price": c.CorrectedPrice, "effective_price": c.EffectivePrice} {
+			for name, v := range map[string]event.Number{"corrected_price": c.CorrectedPrice, "effective_price": c.EffectivePrice} {
 				if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
 					t.Errorf("correction %s: %s is %v", c.ID, name, f)
 				}
@@ -757,7 +759,7 @@ func TestIntegrationReliabilityReload(t *testing.T) {
 	switches := map[string]int{}
 	last := map[string]string{}
 	for _, m := range r.col.Messages() {
-		var o engine.Output
+		var o event.Output
 		if err := json.Unmarshal(m.Value, &o); err != nil {
 			t.Fatalf("output %s: %v", m.Value, err)
 		}

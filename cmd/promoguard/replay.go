@@ -12,10 +12,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/promoguard/promoguard/event"
 
 	"github.com/alecthomas/kong"
 	"github.com/prometheus/common/model"
@@ -128,7 +131,7 @@ func (c *replayCmd) Run(e env) error {
 	})
 	r := &replayer{
 		seq:  engine.NewSequencer(eng),
-		dec:  engine.DecodeOptions{MaxSize: c.MaxLine},
+		dec:  event.DecodeOptions{MaxSize: c.MaxLine},
 		max:  c.MaxLine,
 		w:    newRecordWriter(dst, c.Records == "table"),
 		dead: map[string]int64{},
@@ -273,11 +276,11 @@ func pathErr(err error) error {
 // replayer feeds the lines of the events files through one sequencer.
 type replayer struct {
 	seq *engine.Sequencer
-	dec engine.DecodeOptions
+	dec event.DecodeOptions
 	max int
 	w   *recordWriter
 	bar *progressbar.ProgressBar
-	out []engine.Output
+	out []event.Output
 
 	lines   int64 // every line, blank and comment lines included
 	skipped int64 // blank and comment lines
@@ -315,8 +318,8 @@ func (r *replayer) replay(files []*inputFile) error {
 			source := fmt.Sprintf("%s:%d", label, lr.num)
 			if lr.sum != nil {
 				r.deadLetter(oversize(lr, source))
-			} else if ev, err := engine.Decode(line, r.dec); err != nil {
-				r.deadLetter(engine.NewDeadLetter(err, line, source))
+			} else if ev, err := event.Decode(line, r.dec); err != nil {
+				r.deadLetter(event.NewDeadLetter(err, line, source))
 			} else {
 				ev.Source = source
 				r.out = r.seq.Push(ev, r.out)
@@ -337,17 +340,17 @@ func skipLine(line []byte) bool {
 
 // oversize is the dead letter of a line longer than the limit: its first
 // bytes, its length and the sha256 of the whole line.
-func oversize(lr *lineReader, source string) engine.Output {
-	err := &engine.InputError{Reason: engine.BadSize,
+func oversize(lr *lineReader, source string) event.Output {
+	err := &event.InputError{Reason: event.BadSize,
 		Msg: fmt.Sprintf("line is %d bytes, more than the limit of %d", lr.size, lr.max)}
-	o := engine.NewDeadLetter(err, lr.line, source)
+	o := event.NewDeadLetter(err, lr.line, source)
 	o.DeadLetter.Truncated = true
 	o.DeadLetter.SHA256 = hex.EncodeToString(lr.sum)
 	return o
 }
 
-func (r *replayer) deadLetter(o engine.Output) {
-	r.dead[o.DeadLetter.Reason]++
+func (r *replayer) deadLetter(o event.Output) {
+	r.dead[string(o.DeadLetter.Reason)]++
 	r.out = append(r.out, o)
 }
 
@@ -357,7 +360,7 @@ func (r *replayer) emit() error {
 		if err := r.w.write(o); err != nil {
 			return err
 		}
-		r.out[i] = engine.Output{}
+		r.out[i] = event.Output{}
 	}
 	r.out = r.out[:0]
 	return nil
@@ -459,7 +462,7 @@ func newRecordWriter(w io.Writer, table bool) *recordWriter {
 	return &recordWriter{table: table, bw: bw, enc: enc, counts: map[string]int64{}}
 }
 
-func (w *recordWriter) write(o engine.Output) error {
+func (w *recordWriter) write(o event.Output) error {
 	if w.err != nil {
 		return w.err
 	}
@@ -559,26 +562,26 @@ func (re *ruleErrors) print(w io.Writer) {
 
 // replaySummary is what replay says on stderr when it is done.
 type replaySummary struct {
-	RulesVersion    string              `json:"rules_version"`
-	Files           []string            `json:"files"`
-	Lines           int64               `json:"lines"`
-	Skipped         int64               `json:"skipped"` // blank and comment lines
-	EventsRead      int64               `json:"events_read"`
-	Applied         int64               `json:"applied"`
-	Late            int64               `json:"late"`
-	DeadLetters     int64               `json:"dead_letters"`
-	DeadByReason    map[string]int64    `json:"dead_letters_by_reason"`
-	Outputs         map[string]int64    `json:"outputs"` // records written, by kind
-	Rules           []ruleSummary       `json:"rules"`
-	Corrections     map[string]int64    `json:"corrections"`
-	Timers          int64               `json:"timers"`
-	Evaluations     int64               `json:"evaluations"`
-	RuleErrors      int64               `json:"rule_errors"`
-	FirstRuleErrors []*ruleErrorSummary `json:"first_rule_errors"`
-	Watermark       *time.Time          `json:"watermark"`
-	Until           *time.Time          `json:"until,omitempty"`
-	WallSeconds     float64             `json:"wall_seconds"`
-	EventsPerSecond float64             `json:"events_per_second"`
+	RulesVersion    string                `json:"rules_version"`
+	Files           []string              `json:"files"`
+	Lines           int64                 `json:"lines"`
+	Skipped         int64                 `json:"skipped"` // blank and comment lines
+	EventsRead      int64                 `json:"events_read"`
+	Applied         int64                 `json:"applied"`
+	Late            int64                 `json:"late"`
+	DeadLetters     int64                 `json:"dead_letters"`
+	DeadByReason    map[string]int64      `json:"dead_letters_by_reason"`
+	Outputs         map[string]int64      `json:"outputs"` // records written, by kind
+	Rules           []ruleSummary         `json:"rules"`
+	Corrections     map[event.State]int64 `json:"corrections"`
+	Timers          int64                 `json:"timers"`
+	Evaluations     int64                 `json:"evaluations"`
+	RuleErrors      int64                 `json:"rule_errors"`
+	FirstRuleErrors []*ruleErrorSummary   `json:"first_rule_errors"`
+	Watermark       *time.Time            `json:"watermark"`
+	Until           *time.Time            `json:"until,omitempty"`
+	WallSeconds     float64               `json:"wall_seconds"`
+	EventsPerSecond float64               `json:"events_per_second"`
 }
 
 type ruleSummary struct {
@@ -601,7 +604,7 @@ func (r *replayer) summary(eng *engine.Engine, files []*inputFile, errs *ruleErr
 		WallSeconds:     wall.Seconds(),
 	}
 	if s.Corrections == nil {
-		s.Corrections = map[string]int64{}
+		s.Corrections = map[event.State]int64{}
 	}
 	if s.FirstRuleErrors == nil {
 		s.FirstRuleErrors = []*ruleErrorSummary{}
@@ -660,8 +663,8 @@ func (s *replaySummary) text(w io.Writer) {
 		{"late", s.Late, "ignored: older than the state they would replace"},
 		{"dead letters", s.DeadLetters, counts(s.DeadByReason, nil)},
 		{"skipped", s.Skipped, "blank or comment lines"},
-		{"records", records, counts(s.Outputs, []string{engine.KindAlert, engine.KindCorrection, engine.KindDeadLetter})},
-		{"corrections", sumCounts(s.Corrections), counts(s.Corrections, []string{engine.StateActive, engine.StateWithdrawn})},
+		{"records", records, counts(s.Outputs, []string{event.KindAlert, event.KindCorrection, event.KindDeadLetter})},
+		{"corrections", sumCounts(s.Corrections), counts(s.Corrections, []event.State{event.StateActive, event.StateWithdrawn})},
 		{"rule errors", s.RuleErrors, ""},
 		{"evaluations", s.Evaluations, fmt.Sprintf("timer firings %d", s.Timers)},
 	}
@@ -718,22 +721,22 @@ func (s *replaySummary) wallTime() string {
 
 // counts renders a count map as "a 1, b 2", keys in the given order
 // first, then the others sorted; "" when empty.
-func counts(m map[string]int64, order []string) string {
-	var keys []string
-	seen := map[string]bool{}
+func counts[K ~string](m map[K]int64, order []K) string {
+	var keys []K
+	seen := map[K]bool{}
 	for _, k := range order {
 		if m[k] > 0 {
 			keys = append(keys, k)
 		}
 		seen[k] = true
 	}
-	var rest []string
+	var rest []K
 	for k, n := range m {
 		if !seen[k] && n > 0 {
 			rest = append(rest, k)
 		}
 	}
-	sort.Strings(rest)
+	slices.Sort(rest)
 	keys = append(keys, rest...)
 	if len(keys) == 0 {
 		return ""
@@ -745,7 +748,7 @@ func counts(m map[string]int64, order []string) string {
 	return strings.Join(parts, ", ")
 }
 
-func sumCounts(m map[string]int64) int64 {
+func sumCounts[K comparable](m map[K]int64) int64 {
 	var n int64
 	for _, v := range m {
 		n += v
@@ -798,9 +801,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // tableLine renders a record as one aligned line: when it was emitted (the
 // watermark), when the problem applies, state, severity, rule, where, and
 // what.
-func tableLine(o engine.Output) string {
+func tableLine(o event.Output) string {
 	at := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04Z") }
-	price := func(n engine.Number) string { return rules.FormatValue(float64(n)) }
+	price := func(n event.Number) string { return rules.FormatValue(float64(n)) }
 	switch {
 	case o.Alert != nil:
 		a := o.Alert
@@ -808,17 +811,17 @@ func tableLine(o engine.Output) string {
 		if a.SKU == "" {
 			where = "promo " + a.Promo
 		}
-		state := a.State
+		state := string(a.State)
 		if a.Reason != "" {
-			state += " (" + a.Reason + ")"
+			state += " (" + string(a.Reason) + ")"
 		}
 		return fmt.Sprintf("%s  %s  %-22s %-8s %-29s %-20s %s\n", at(a.Watermark), at(a.At), state, a.Severity, a.Group+"/"+a.Rule, where, a.Message)
 	case o.Correction != nil:
 		c := o.Correction
-		state := "correction " + c.State
+		state := "correction " + string(c.State)
 		what := price(c.EffectivePrice) + " -> " + price(c.CorrectedPrice) + " " + c.Currency + " (" + c.BoundBy + ")"
-		if c.State == engine.StateWithdrawn {
-			state += " (" + c.Reason + ")"
+		if c.State == event.StateWithdrawn {
+			state += " (" + string(c.Reason) + ")"
 			what = "back to " + price(c.EffectivePrice) + " " + c.Currency
 		}
 		return fmt.Sprintf("%s  %s  %-31s %-29s %-20s %s\n", at(c.Watermark), at(c.At), state, "", c.SKU+"@"+c.Channel, what)

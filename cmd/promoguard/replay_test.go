@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/event"
 )
 
 const (
@@ -37,9 +37,9 @@ func runReplay(t *testing.T, stdin io.Reader, args ...string) (code int, stdout,
 
 // records decodes NDJSON output records, failing on any line that is not
 // one.
-func records(t *testing.T, out string) []engine.Output {
+func records(t *testing.T, out string) []event.Output {
 	t.Helper()
-	var recs []engine.Output
+	var recs []event.Output
 	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		if line == "" {
 			if out == "" {
@@ -47,7 +47,7 @@ func records(t *testing.T, out string) []engine.Output {
 			}
 			t.Fatalf("line %d is empty", i+1)
 		}
-		var o engine.Output
+		var o event.Output
 		if err := json.Unmarshal([]byte(line), &o); err != nil {
 			t.Fatalf("line %d is not an output record: %v\n%s", i+1, err, line)
 		}
@@ -56,8 +56,8 @@ func records(t *testing.T, out string) []engine.Output {
 	return recs
 }
 
-func deadLetters(recs []engine.Output) []*engine.DeadLetter {
-	var dls []*engine.DeadLetter
+func deadLetters(recs []event.Output) []*event.DeadLetter {
+	var dls []*event.DeadLetter
 	for _, o := range recs {
 		if o.DeadLetter != nil {
 			dls = append(dls, o.DeadLetter)
@@ -66,8 +66,8 @@ func deadLetters(recs []engine.Output) []*engine.DeadLetter {
 	return dls
 }
 
-func alerts(recs []engine.Output, rule, state string) []*engine.Alert {
-	var as []*engine.Alert
+func alerts(recs []event.Output, rule string, state event.State) []*event.Alert {
+	var as []*event.Alert
 	for _, o := range recs {
 		if o.Alert != nil && o.Alert.Rule == rule && o.Alert.State == state {
 			as = append(as, o.Alert)
@@ -95,7 +95,7 @@ func TestReplayRecords(t *testing.T) {
 	for _, o := range recs {
 		kinds[o.Kind()]++
 	}
-	if kinds[engine.KindAlert] == 0 || kinds[engine.KindCorrection] == 0 || kinds[engine.KindDeadLetter] == 0 {
+	if kinds[event.KindAlert] == 0 || kinds[event.KindCorrection] == 0 || kinds[event.KindDeadLetter] == 0 {
 		t.Errorf("want alerts, corrections and dead letters, got %v", kinds)
 	}
 	// every line is one compact JSON object
@@ -111,14 +111,14 @@ func TestReplayRecords(t *testing.T) {
 	type dl struct{ source, reason string }
 	var got []dl
 	for _, d := range deadLetters(recs) {
-		got = append(got, dl{d.Source, d.Reason})
+		got = append(got, dl{d.Source, string(d.Reason)})
 		if d.Payload == "" || d.Error == "" {
 			t.Errorf("dead letter without payload or error: %+v", d)
 		}
 	}
 	want := []dl{
-		{replayEvents + ":6", engine.BadNegative},
-		{replayEvents + ":8", engine.BadJSON},
+		{replayEvents + ":6", string(event.BadNegative)},
+		{replayEvents + ":8", string(event.BadJSON)},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("dead letters:\n got %v\nwant %v", got, want)
@@ -161,8 +161,8 @@ func TestReplayOversize(t *testing.T) {
 	}
 	d := dls[0]
 	sum := sha256.Sum256([]byte(big))
-	if d.Reason != engine.BadSize || d.Source != events+":2" || !d.Truncated ||
-		d.SHA256 != hex.EncodeToString(sum[:]) || len(d.Payload) != engine.MaxDeadLetterPayload ||
+	if d.Reason != event.BadSize || d.Source != events+":2" || !d.Truncated ||
+		d.SHA256 != hex.EncodeToString(sum[:]) || len(d.Payload) != event.MaxDeadLetterPayload ||
 		!strings.HasPrefix(big, d.Payload) {
 		t.Errorf("oversize dead letter: reason %s source %s truncated %v sha256 %s payload %d bytes",
 			d.Reason, d.Source, d.Truncated, d.SHA256, len(d.Payload))
@@ -171,7 +171,7 @@ func TestReplayOversize(t *testing.T) {
 		t.Errorf("error %q, want %q", d.Error, want)
 	}
 	// the line after it still counts: the price below cost fires
-	if len(alerts(recs, "below-cost", engine.StateFiring)) != 1 {
+	if len(alerts(recs, "below-cost", event.StateFiring)) != 1 {
 		t.Errorf("the line after the oversize one was not applied:\n%s", out)
 	}
 }
@@ -234,7 +234,7 @@ func TestReplayMaxLine(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 	dls := deadLetters(records(t, out))
-	if len(dls) != 1 || dls[0].Reason != engine.BadSize || !dls[0].Truncated || len(dls[0].Payload) != 50 {
+	if len(dls) != 1 || dls[0].Reason != event.BadSize || !dls[0].Truncated || len(dls[0].Payload) != 50 {
 		t.Errorf("want one truncated oversize dead letter, got:\n%s", out)
 	}
 }
@@ -250,7 +250,7 @@ func TestReplaySkipsBlankAndComments(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 	dls := deadLetters(records(t, out))
-	if len(dls) != 1 || dls[0].Source != events+":7" || dls[0].Reason != engine.BadType {
+	if len(dls) != 1 || dls[0].Source != events+":7" || dls[0].Reason != event.BadType {
 		t.Errorf("want one unknown_type dead letter at line 7, got:\n%s", out)
 	}
 	if !strings.Contains(errOut, "replay: 2 events from 1 file") || !regexp.MustCompile(`(?m)^  skipped +5 `).MatchString(errOut) {
@@ -297,7 +297,7 @@ func TestReplaySeveralFiles(t *testing.T) {
 	if want := []string{a + ":2", b + ":1"}; !slices.Equal(sources, want) {
 		t.Errorf("dead letters from %v, want %v", sources, want)
 	}
-	if f := alerts(recs, "below-cost", engine.StateFiring); len(f) != 1 || !slices.Equal(f[0].Promos, []string{"P"}) {
+	if f := alerts(recs, "below-cost", event.StateFiring); len(f) != 1 || !slices.Equal(f[0].Promos, []string{"P"}) {
 		t.Errorf("the promotion of a.ndjson did not apply to the price of b.ndjson:\n%s", out)
 	}
 }
@@ -358,7 +358,7 @@ func TestReplayUntil(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
-	if n := len(alerts(records(t, out), "thin-margin", engine.StateFiring)); n != 0 {
+	if n := len(alerts(records(t, out), "thin-margin", event.StateFiring)); n != 0 {
 		t.Errorf("without --until the replay stops at the last event, yet %d alerts fired:\n%s", n, out)
 	}
 
@@ -366,7 +366,7 @@ func TestReplayUntil(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
-	f := alerts(records(t, out), "thin-margin", engine.StateFiring)
+	f := alerts(records(t, out), "thin-margin", event.StateFiring)
 	if len(f) != 1 || !f[0].At.Equal(time.Date(2025, 11, 20, 9, 0, 0, 0, time.UTC)) {
 		t.Errorf("--until: want one firing at 09:00, got:\n%s", out)
 	}
@@ -581,9 +581,9 @@ func TestReplayJSONSummary(t *testing.T) {
 	if dec.More() {
 		t.Errorf("more than the summary on stderr:\n%s", errOut)
 	}
-	if s.EventsRead != 7 || s.Applied != 5 || s.DeadLetters != 2 || s.DeadByReason[engine.BadJSON] != 1 ||
+	if s.EventsRead != 7 || s.Applied != 5 || s.DeadLetters != 2 || s.DeadByReason[string(event.BadJSON)] != 1 ||
 		s.Skipped != 3 || s.Lines != 10 || s.RuleErrors != 1 || len(s.FirstRuleErrors) != 1 ||
-		s.Outputs[engine.KindAlert]+s.Outputs[engine.KindCorrection]+s.Outputs[engine.KindDeadLetter] != int64(len(records(t, out))) ||
+		s.Outputs[event.KindAlert]+s.Outputs[event.KindCorrection]+s.Outputs[event.KindDeadLetter] != int64(len(records(t, out))) ||
 		len(s.Rules) != 5 || s.Rules[0].Rule != "replay/below-cost" || s.Rules[4].Rule != "promoguard/unsatisfiable" || s.Watermark == nil {
 		t.Errorf("summary: %+v", s)
 	}

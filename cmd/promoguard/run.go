@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -118,7 +120,7 @@ func (c *runCmd) Run(e env) error {
 			OnRuleError: ruleErrorLogger(log),
 			RuleClock:   monotonicNanos(),
 		},
-		Decode:             engine.DecodeOptions{MaxSkew: time.Duration(c.MaxSkew)},
+		Decode:             event.DecodeOptions{MaxSkew: time.Duration(c.MaxSkew)},
 		BatchSize:          c.Batch.Size,
 		BatchTimeout:       time.Duration(c.Batch.Timeout),
 		IdleAdvance:        time.Duration(c.Batch.MaxIdle),
@@ -251,10 +253,10 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func outputPrinter(w io.Writer, format string) func(engine.Output) {
+func outputPrinter(w io.Writer, format string) func(event.Output) {
 	var mu sync.Mutex
 	rw := newRecordWriter(w, format == "table")
-	return func(o engine.Output) {
+	return func(o event.Output) {
 		mu.Lock()
 		defer mu.Unlock()
 		rw.write(o)

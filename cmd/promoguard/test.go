@@ -7,9 +7,9 @@ import (
 	"os"
 	"regexp"
 
-	"github.com/promoguard/promoguard/engine/ruletest"
 	"github.com/promoguard/promoguard/rules"
-	spec "github.com/promoguard/promoguard/rules/ruletest"
+	"github.com/promoguard/promoguard/rules/testspec"
+	"github.com/promoguard/promoguard/ruletest"
 )
 
 type testCmd struct {
@@ -48,7 +48,7 @@ func (c *testCmd) Run(e env) error {
 		return err
 	}
 	defer runner.Close()
-	files, err := spec.LoadPaths(c.Paths, nil)
+	files, err := testspec.LoadPaths(c.Paths, nil)
 	if err != nil {
 		// the files that did load may have problems of their own: report
 		// them too, all at once

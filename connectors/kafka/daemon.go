@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
@@ -67,7 +69,7 @@ type Config struct {
 	Partitions   int // default 6
 
 	Engine engine.Options
-	Decode engine.DecodeOptions
+	Decode event.DecodeOptions
 
 	// BatchSize and BatchTimeout bound a batch: the events applied before
 	// their outputs are produced, the changelog written and the offsets
@@ -110,7 +112,7 @@ type Config struct {
 	// Tap, when set, hears every output once its record is acknowledged
 	// (for printing them in a demo). It is called from the partitions'
 	// goroutines.
-	Tap func(engine.Output)
+	Tap func(event.Output)
 
 	Log      zerolog.Logger
 	Observer Observer         // nil: none

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
@@ -249,7 +251,7 @@ func TestDaemonChannelAlertsAndExplain(t *testing.T) {
 	col := kafkatest.Collect(t, env.brokers, env.topics.Alerts, env.topics.Corrections)
 	col.WaitFor(t, want, 30*time.Second)
 	for _, ch := range []string{"web", "amazon", "ebay"} {
-		wantCh := map[string]engine.Output{}
+		wantCh := map[string]event.Output{}
 		for id, o := range want {
 			if o.Alert != nil && o.Alert.Channel == ch {
 				wantCh[id] = o

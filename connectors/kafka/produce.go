@@ -3,11 +3,10 @@ package kafka
 import (
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
-
-	"github.com/promoguard/promoguard/engine"
-	"github.com/promoguard/promoguard/rules"
 )
 
 // The input topics an event belongs to, by its type: the names of the
@@ -53,17 +52,17 @@ func NewWriter(brokers []string, sec Security, topic string) (*kafka.Writer, err
 // KeyOf decodes one NDJSON event and returns the kind of topic it belongs
 // to (KindPrices, KindStock or KindPromotions) and its key: the sku of a
 // price or stock event, the id of a promotion. An invalid event is an
-// error (an *engine.InputError), the same one the daemon would dead-letter
+// error (an *event.InputError), the same one the daemon would dead-letter
 // it for.
 func KeyOf(eventJSON []byte) (topicKind string, key string, err error) {
-	ev, err := engine.Decode(eventJSON, engine.DecodeOptions{})
+	ev, err := event.Decode(eventJSON, event.DecodeOptions{})
 	if err != nil {
 		return "", "", err
 	}
 	switch ev.Type {
-	case rules.EventPrice:
+	case event.TypePrice:
 		topicKind = KindPrices
-	case rules.EventStock:
+	case event.TypeStock:
 		topicKind = KindStock
 	default:
 		topicKind = KindPromotions

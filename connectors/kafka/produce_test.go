@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/promoguard/promoguard/engine"
 )
 
 func TestKeyOf(t *testing.T) {
@@ -29,9 +29,9 @@ func TestKeyOf(t *testing.T) {
 	}
 	for _, bad := range []string{`{"type":"price"`, `{"type":"refund","sku":"x"}`, `{"type":"price","sku":"x","channel":"web","price":-1,"ts":"2026-11-20T10:00:00Z"}`} {
 		_, _, err := KeyOf([]byte(bad))
-		var ie *engine.InputError
+		var ie *event.InputError
 		if !errors.As(err, &ie) {
-			t.Errorf("KeyOf(%s) error %v, want an *engine.InputError", bad, err)
+			t.Errorf("KeyOf(%s) error %v, want an *event.InputError", bad, err)
 		}
 	}
 }

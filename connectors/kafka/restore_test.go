@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/connectors/kafka/kafkatest"
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
@@ -19,9 +21,9 @@ func TestRestoreLeavesOutUnfinishedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var evs []*engine.Event
+	var evs []*event.Event
 	for _, l := range kafkatest.ExampleEvents(t, "../../examples/events/black-friday.ndjson") {
-		if ev, err := engine.Decode(l, engine.DecodeOptions{}); err == nil {
+		if ev, err := event.Decode(l, event.DecodeOptions{}); err == nil {
 			evs = append(evs, ev) // the week has bad events on purpose
 		}
 	}
@@ -40,7 +42,7 @@ func TestRestoreLeavesOutUnfinishedCheckpoint(t *testing.T) {
 	e := engine.New(rs, engine.Options{})
 	e.TrackChanges()
 	seq := engine.NewSequencer(e)
-	var first, rest []engine.Output
+	var first, rest []event.Output
 	for _, ev := range evs[:cut] {
 		first = seq.Push(ev, first)
 	}
@@ -82,7 +84,7 @@ func TestRestoreLeavesOutUnfinishedCheckpoint(t *testing.T) {
 	}
 	// the input from the first checkpoint on, again
 	rseq := engine.NewSequencer(re)
-	var again []engine.Output
+	var again []event.Output
 	for _, ev := range evs[cut:] {
 		again = rseq.Push(ev, again)
 	}
@@ -101,7 +103,7 @@ func TestRestoreLeavesOutUnfinishedCheckpoint(t *testing.T) {
 	}
 }
 
-func ids(outs []engine.Output) []string {
+func ids(outs []event.Output) []string {
 	var out []string
 	for _, o := range outs {
 		if id := kafkatest.OutputID(o); id != "" {

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
@@ -45,7 +47,7 @@ type worker struct {
 	durable map[string]map[int]int64
 
 	// the batch in progress
-	outs         []engine.Output
+	outs         []event.Output
 	dead         []kafka.Message
 	applied      int
 	batchStart   time.Time
@@ -78,7 +80,7 @@ type source struct {
 // item is a fetched message, decoded.
 type item struct {
 	msg  kafka.Message
-	ev   *engine.Event // nil: bad input
+	ev   *event.Event // nil: bad input
 	err  error
 	wall time.Time // when it was fetched
 }
@@ -463,15 +465,15 @@ func (w *worker) enqueue(f fetched) {
 	t := w.d.cfg.Topics
 	if m.Value == nil && s.topic == t.Promotions {
 		// a tombstone: the promotion keyed so is cancelled
-		it.ev = engine.Tombstone(string(m.Key), m.Time.UTC(), tpKey(s.topic, s.partition))
+		it.ev = event.Tombstone(string(m.Key), m.Time.UTC(), tpKey(s.topic, s.partition))
 	} else {
 		opts := w.d.cfg.Decode
 		if opts.MaxSkew > 0 {
 			opts.Now = w.d.cfg.Now()
 		}
-		ev, err := engine.Decode(m.Value, opts)
+		ev, err := event.Decode(m.Value, opts)
 		if err == nil && !topicAccepts(t, s.topic, ev.Type) {
-			err = &engine.InputError{Reason: ReasonWrongTopic, Field: "type",
+			err = &event.InputError{Reason: event.WrongTopic, Field: "type",
 				Msg: fmt.Sprintf("a %s event on topic %s", ev.Type, s.topic)}
 		}
 		if err != nil {
@@ -485,18 +487,14 @@ func (w *worker) enqueue(f fetched) {
 	s.caughtUp = m.HighWaterMark > 0 && m.Offset+1 >= m.HighWaterMark
 }
 
-// ReasonWrongTopic is the dead-letter reason of a valid event on the
-// topic of another type (a stock event on the prices topic).
-const ReasonWrongTopic = "wrong_topic"
-
-func topicAccepts(t Topics, topic string, typ rules.EventType) bool {
+func topicAccepts(t Topics, topic string, typ event.Type) bool {
 	switch topic {
 	case t.Prices:
-		return typ == rules.EventPrice
+		return typ == event.TypePrice
 	case t.Stock:
-		return typ == rules.EventStock
+		return typ == event.TypeStock
 	case t.Promotions:
-		return typ == rules.EventPromo
+		return typ == event.TypePromo
 	}
 	return false
 }
@@ -589,7 +587,7 @@ func (w *worker) apply(s *source, it item) {
 			// promo-scope rules are, so that it is reported once
 			return
 		}
-		dl := engine.NewDeadLetter(it.err, it.msg.Value, fmt.Sprintf("%s/%d@%d", s.topic, s.partition, it.msg.Offset))
+		dl := event.NewDeadLetter(it.err, it.msg.Value, fmt.Sprintf("%s/%d@%d", s.topic, s.partition, it.msg.Offset))
 		v, _ := json.Marshal(dl)
 		w.dead = append(w.dead, kafka.Message{
 			Topic: w.d.cfg.Topics.DeadLetter, Key: it.msg.Key, Value: v,
@@ -600,7 +598,7 @@ func (w *worker) apply(s *source, it item) {
 				{Key: "reason", Value: []byte(dl.DeadLetter.Reason)},
 			},
 		})
-		obs.DeadLetter(dl.DeadLetter.Reason)
+		obs.DeadLetter(string(dl.DeadLetter.Reason))
 		return
 	}
 	if s.topic != w.d.cfg.Topics.Promotions && w.d.partitionOf(it.msg.Key) != w.part {

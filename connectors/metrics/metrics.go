@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -175,8 +177,8 @@ func (m *Metrics) InitRules(ids []string) {
 		m.Alerts.WithLabelValues(id, StateFiring)
 		m.Alerts.WithLabelValues(id, StateResolved)
 	}
-	m.Corrections.WithLabelValues(engine.StateActive)
-	m.Corrections.WithLabelValues(engine.StateWithdrawn)
+	m.Corrections.WithLabelValues(string(event.StateActive))
+	m.Corrections.WithLabelValues(string(event.StateWithdrawn))
 }
 
 // AddStats adds what an engine did between two of its Stats snapshots:
@@ -212,7 +214,7 @@ func (m *Metrics) AddStats(prev, cur engine.Stats) {
 	}
 	for state, n := range cur.Corrections {
 		if d := delta(prev.Corrections[state], n); d > 0 {
-			m.Corrections.WithLabelValues(state).Add(float64(d))
+			m.Corrections.WithLabelValues(string(state)).Add(float64(d))
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -28,7 +30,7 @@ func TestNamesAndLint(t *testing.T) {
 	m, reg := newMetrics(t)
 	// touch the vectors so that they are gathered
 	m.Events.WithLabelValues("pricing.prices", "price").Inc()
-	m.DeadLetters.WithLabelValues(engine.BadJSON).Inc()
+	m.DeadLetters.WithLabelValues(string(event.BadJSON)).Inc()
 	m.InitRules([]string{"margin/margin-floor"})
 	m.OutputsProduced.WithLabelValues("pricing.alerts").Inc()
 	m.WrongPartition.WithLabelValues("pricing.stock").Inc()
@@ -74,7 +76,7 @@ func TestNamesAndLint(t *testing.T) {
 	}
 }
 
-func stats(late int64, byRule map[string]engine.RuleStats, corr map[string]int64) engine.Stats {
+func stats(late int64, byRule map[string]engine.RuleStats, corr map[event.State]int64) engine.Stats {
 	s := engine.Stats{Late: late, ByRule: map[string]*engine.RuleStats{}, Corrections: corr}
 	for id, r := range byRule {
 		s.ByRule[id] = &r
@@ -89,11 +91,11 @@ func TestAddStats(t *testing.T) {
 	m, reg := newMetrics(t)
 	s1 := stats(2, map[string]engine.RuleStats{
 		"margin/margin-floor": {Evaluations: 10, Errors: 1, Firing: 2, Resolved: 1},
-	}, map[string]int64{engine.StateActive: 3})
+	}, map[event.State]int64{event.StateActive: 3})
 	s2 := stats(5, map[string]engine.RuleStats{
 		"margin/margin-floor": {Evaluations: 25, Errors: 1, Firing: 4, Resolved: 3},
 		"map/below-map":       {Evaluations: 7, Firing: 1},
-	}, map[string]int64{engine.StateActive: 4, engine.StateWithdrawn: 2})
+	}, map[event.State]int64{event.StateActive: 4, event.StateWithdrawn: 2})
 	m.AddStats(engine.Stats{}, s1)
 	m.AddStats(s1, s2)
 	// a new engine (reassigned partition) starts from zero: its first

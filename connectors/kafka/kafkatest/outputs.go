@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/segmentio/kafka-go"
 
 	"github.com/promoguard/promoguard/engine"
@@ -24,20 +26,20 @@ import (
 // Reference runs events through the engine as `promoguard replay` does and
 // returns its alerts and corrections by id: the outputs the daemon must
 // produce for the same input.
-func Reference(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string]engine.Output {
+func Reference(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string]event.Output {
 	t.Helper()
 	e := engine.New(rs, engine.Options{})
 	seq := engine.NewSequencer(e)
-	var outs []engine.Output
+	var outs []event.Output
 	for _, l := range events {
-		ev, err := engine.Decode(l, engine.DecodeOptions{})
+		ev, err := event.Decode(l, event.DecodeOptions{})
 		if err != nil {
 			continue
 		}
 		outs = seq.Push(ev, outs)
 	}
 	outs = seq.Finish(outs)
-	ids := map[string]engine.Output{}
+	ids := map[string]event.Output{}
 	for _, o := range outs {
 		if id := OutputID(o); id != "" {
 			ids[id] = o
@@ -53,9 +55,9 @@ func ReferenceFinal(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string
 	t.Helper()
 	e := engine.New(rs, engine.Options{})
 	seq := engine.NewSequencer(e)
-	var outs []engine.Output
+	var outs []event.Output
 	for _, l := range events {
-		if ev, err := engine.Decode(l, engine.DecodeOptions{}); err == nil {
+		if ev, err := event.Decode(l, event.DecodeOptions{}); err == nil {
 			outs = seq.Push(ev, outs)
 		}
 	}
@@ -68,12 +70,12 @@ func ReferenceFinal(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string
 	return final
 }
 
-func fingerprintState(o engine.Output) (fp, state string) {
+func fingerprintState(o event.Output) (fp, state string) {
 	switch {
 	case o.Alert != nil:
-		return o.Alert.Fingerprint, o.Alert.State
+		return o.Alert.Fingerprint, string(o.Alert.State)
 	case o.Correction != nil:
-		return o.Correction.Fingerprint, o.Correction.State
+		return o.Correction.Fingerprint, string(o.Correction.State)
 	}
 	return "", ""
 }
@@ -88,7 +90,7 @@ func (c *Collector) FinalStates(t testing.TB) map[string]string {
 	seen := map[string]bool{}
 	final := map[string]string{}
 	for _, m := range c.Messages() {
-		var o engine.Output
+		var o event.Output
 		if err := json.Unmarshal(m.Value, &o); err != nil {
 			t.Fatalf("kafkatest: output %s: %v", m.Value, err)
 		}
@@ -121,7 +123,7 @@ func DiffFinal(got, want map[string]string) []string {
 }
 
 // OutputID is the id of an alert or a correction; "" for a dead letter.
-func OutputID(o engine.Output) string {
+func OutputID(o event.Output) string {
 	switch {
 	case o.Alert != nil:
 		return o.Alert.ID
@@ -187,7 +189,7 @@ func (c *Collector) IDs(t testing.TB) map[string]int {
 	t.Helper()
 	ids := map[string]int{}
 	for _, m := range c.Messages() {
-		var o engine.Output
+		var o event.Output
 		if err := json.Unmarshal(m.Value, &o); err != nil {
 			t.Fatalf("kafkatest: output %s: %v", m.Value, err)
 		}
@@ -200,7 +202,7 @@ func (c *Collector) IDs(t testing.TB) map[string]int {
 
 // WaitFor waits until every output of want was collected and returns the
 // ids collected, failing the test after timeout with what is missing.
-func (c *Collector) WaitFor(t testing.TB, want map[string]engine.Output, timeout time.Duration) map[string]int {
+func (c *Collector) WaitFor(t testing.TB, want map[string]event.Output, timeout time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -229,7 +231,7 @@ func (c *Collector) WaitFor(t testing.TB, want map[string]engine.Output, timeout
 }
 
 // Unexpected lists the collected ids that want does not have.
-func Unexpected(got map[string]int, want map[string]engine.Output) []string {
+func Unexpected(got map[string]int, want map[string]event.Output) []string {
 	var out []string
 	for id := range got {
 		if _, ok := want[id]; !ok {

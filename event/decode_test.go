@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"bytes"
@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/promoguard/promoguard/rules"
 )
 
 func mustTime(s string) time.Time {
@@ -137,7 +135,7 @@ func TestDecodeGood(t *testing.T) {
 			payload: `{"type":"price","sku":"SKU-1","channel":"amazon-de","price":19.99,"ts":"2025-11-28T09:00:00+01:00",` +
 				`"list_price":29.99,"cost":12.5,"map_price":17.99,"currency":"eur","region":"DE","category":"audio",` +
 				`"brand":"Acme","seller":"acme-store","valid_from":"2025-11-28T12:00:00.5+01:00","status":"active","extra":[1,{"a":null}]}`,
-			want: Event{Type: rules.EventPrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &PriceEvent{
+			want: Event{Type: TypePrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &Price{
 				SKU: "SKU-1", Channel: "amazon-de", Price: 19.99, ListPrice: 29.99, Cost: 12.5, MapPrice: 17.99,
 				Currency: "EUR", Region: "DE", Category: "audio", Brand: "Acme", Seller: "acme-store",
 				ValidFrom: mustTime("2025-11-28T11:00:00.5Z")}},
@@ -145,45 +143,45 @@ func TestDecodeGood(t *testing.T) {
 		{
 			name:    "price, required fields only",
 			payload: build(basePrice),
-			want: Event{Type: rules.EventPrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &PriceEvent{
+			want: Event{Type: TypePrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &Price{
 				SKU: "SKU-1", Channel: "web", Price: 19.99, ListPrice: nan, Cost: nan, MapPrice: nan}},
 		},
 		{
 			name:    "price, null and empty optionals are absent",
 			payload: build(basePrice, kv{"cost", "null"}, kv{"currency", `""`}, kv{"region", `""`}, kv{"status", "null"}, kv{"valid_from", "null"}),
-			want: Event{Type: rules.EventPrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &PriceEvent{
+			want: Event{Type: TypePrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &Price{
 				SKU: "SKU-1", Channel: "web", Price: 19.99, ListPrice: nan, Cost: nan, MapPrice: nan}},
 		},
 		{
 			name:    "price, delisted needs no price",
 			payload: build(basePrice, kv{"price", del}, kv{"status", `"delisted"`}),
-			want: Event{Type: rules.EventPrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &PriceEvent{
+			want: Event{Type: TypePrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &Price{
 				SKU: "SKU-1", Channel: "web", Price: nan, ListPrice: nan, Cost: nan, MapPrice: nan, Delisted: true}},
 		},
 		{
 			name:    "price, escapes, -0, tiny and exponent numbers",
 			payload: build(basePrice, kv{"sku", `"SKU-\"1\"\\\/\u00e9\ud83d\ude00\n"`}, kv{"price", `-0`}, kv{"cost", `1e-400`}, kv{"list_price", `1.5E+2`}),
-			want: Event{Type: rules.EventPrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &PriceEvent{
+			want: Event{Type: TypePrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &Price{
 				SKU: "SKU-\"1\"\\/é😀\n", Channel: "web", Price: 0, ListPrice: 150, Cost: 0, MapPrice: nan}},
 		},
 		{
 			name: "price, escaped field names, whitespace, fields of other types and unknown duplicates ignored",
 			payload: " \t\r\n{ \"typ\\u0065\" : \"price\" , \"sku\":\"A\",\"channel\":\"web\",\"price\":1,\"ts\":\"2025-11-28T08:00:00Z\"," +
 				"\"warehouse\":1,\"warehouse\":2,\"x\":1,\"x\":true,\"id\":null } \n",
-			want: Event{Type: rules.EventPrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &PriceEvent{
+			want: Event{Type: TypePrice, TS: mustTime("2025-11-28T08:00:00Z"), Price: &Price{
 				SKU: "A", Channel: "web", Price: 1, ListPrice: nan, Cost: nan, MapPrice: nan}},
 		},
 		{
 			name: "stock, every field",
 			payload: `{"type":"stock","sku":"SKU-1","warehouse":"berlin","on_hand":120,"ts":"2025-11-28T08:00:00Z",` +
 				`"reserved":20,"inbound":50.5,"daily_velocity":14.25}`,
-			want: Event{Type: rules.EventStock, TS: mustTime("2025-11-28T08:00:00Z"), Stock: &StockEvent{
+			want: Event{Type: TypeStock, TS: mustTime("2025-11-28T08:00:00Z"), Stock: &Stock{
 				SKU: "SKU-1", Warehouse: "berlin", OnHand: 120, Reserved: 20, Inbound: 50.5, DailyVelocity: 14.25}},
 		},
 		{
 			name:    "stock, required fields only",
 			payload: build(baseStock, kv{"on_hand", "0"}),
-			want: Event{Type: rules.EventStock, TS: mustTime("2025-11-28T08:00:00Z"), Stock: &StockEvent{
+			want: Event{Type: TypeStock, TS: mustTime("2025-11-28T08:00:00Z"), Stock: &Stock{
 				SKU: "SKU-1", Warehouse: "berlin", DailyVelocity: nan}},
 		},
 		{
@@ -193,7 +191,7 @@ func TestDecodeGood(t *testing.T) {
 				`"ts":"2025-11-20T10:00:00Z","skus":["SKU-1","SKU-2"],"channels":["amazon-de","web"],"regions":["DE","AT"],` +
 				`"priority":10,"stacking":"exclusive","currency":"chf","funded_by":{"acme":0.7,"amazon":0.3},` +
 				`"expected_uplift":2.5,"status":"scheduled"}`,
-			want: Event{Type: rules.EventPromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &PromoEvent{
+			want: Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{
 				ID: "BF-1", Partner: "acme", PartnerRole: "manufacturer", Kind: KindPercent, Value: 20,
 				Start: mustTime("2025-11-28T00:00:00Z"), End: mustTime("2025-11-30T23:00:00Z"),
 				SKUs: []string{"SKU-1", "SKU-2"}, Channels: []string{"amazon-de", "web"}, Regions: []string{"DE", "AT"},
@@ -203,7 +201,7 @@ func TestDecodeGood(t *testing.T) {
 		{
 			name:    "promo, required fields only",
 			payload: build(basePromo),
-			want: Event{Type: rules.EventPromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &PromoEvent{
+			want: Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{
 				ID: "BF-1", Partner: "acme", Kind: KindPercent, Value: 20,
 				Start: mustTime("2025-11-28T00:00:00Z"), End: mustTime("2025-12-01T00:00:00Z"),
 				SKUs: []string{"SKU-1"}, Stacking: StackStackable, ExpectedUplift: nan}},
@@ -213,7 +211,7 @@ func TestDecodeGood(t *testing.T) {
 			payload: build(basePromo, kv{"discount", `{"value":0,"kind":"amount"}`}, kv{"currency", `"usd"`}, kv{"skus", `[]`},
 				kv{"categories", `["audio","video"]`}, kv{"brands", `["Acme"]`}, kv{"partner_role", `"marketplace"`},
 				kv{"stacking", `"stop"`}, kv{"priority", `-3`}, kv{"status", `"active"`}, kv{"channels", `[]`}, kv{"funded_by", `{}`}),
-			want: Event{Type: rules.EventPromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &PromoEvent{
+			want: Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{
 				ID: "BF-1", Partner: "acme", PartnerRole: "marketplace", Kind: KindAmount, Value: 0,
 				Start: mustTime("2025-11-28T00:00:00Z"), End: mustTime("2025-12-01T00:00:00Z"),
 				Categories: []string{"audio", "video"}, Brands: []string{"Acme"}, Priority: -3,
@@ -223,7 +221,7 @@ func TestDecodeGood(t *testing.T) {
 			name: "promo, fixed price for every sku, percent 100 boundary elsewhere",
 			payload: build(basePromo, kv{"discount", `{"kind":"fixed_price","value":9.99}`}, kv{"currency", `"GBP"`},
 				kv{"skus", `["*"]`}, kv{"partner_role", `"distributor"`}, kv{"funded_by", `{"acme":1,"b":0}`}, kv{"expected_uplift", `0`}),
-			want: Event{Type: rules.EventPromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &PromoEvent{
+			want: Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{
 				ID: "BF-1", Partner: "acme", PartnerRole: "distributor", Kind: KindFixedPrice, Value: 9.99,
 				Start: mustTime("2025-11-28T00:00:00Z"), End: mustTime("2025-12-01T00:00:00Z"),
 				AllSKUs: true, Stacking: StackStackable, Currency: "GBP", FundedBy: map[string]float64{"acme": 1, "b": 0}}},
@@ -231,7 +229,7 @@ func TestDecodeGood(t *testing.T) {
 		{
 			name:    "promo, percent 100",
 			payload: build(basePromo, kv{"discount", `{"kind":"percent","value":100}`}),
-			want: Event{Type: rules.EventPromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &PromoEvent{
+			want: Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{
 				ID: "BF-1", Partner: "acme", Kind: KindPercent, Value: 100,
 				Start: mustTime("2025-11-28T00:00:00Z"), End: mustTime("2025-12-01T00:00:00Z"),
 				SKUs: []string{"SKU-1"}, Stacking: StackStackable, ExpectedUplift: nan}},
@@ -239,14 +237,14 @@ func TestDecodeGood(t *testing.T) {
 		{
 			name:    "promo, cancelled with id and ts only",
 			payload: build(baseCancel),
-			want:    Event{Type: rules.EventPromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &PromoEvent{ID: "BF-1", Cancelled: true}},
+			want:    Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{ID: "BF-1", Cancelled: true}},
 		},
 		{
 			name: "promo, cancelled does not validate values",
 			payload: build(baseCancel, kv{"discount", `{"kind":"bogus","value":-5}`}, kv{"start", `"2025-12-01T00:00:00Z"`},
 				kv{"end", `"2025-11-01T00:00:00Z"`}, kv{"skus", `["*","x",""]`}, kv{"stacking", `"never"`},
 				kv{"funded_by", `{"a":7}`}, kv{"expected_uplift", `-1`}, kv{"priority", `99999999999999999999999`}),
-			want: Event{Type: rules.EventPromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &PromoEvent{ID: "BF-1", Cancelled: true}},
+			want: Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{ID: "BF-1", Cancelled: true}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -285,7 +283,7 @@ func TestDecodeBad(t *testing.T) {
 		name    string
 		payload string
 		opts    DecodeOptions
-		reason  string
+		reason  Code
 		field   string
 	}{
 		// size, UTF-8, syntax
@@ -644,20 +642,20 @@ func TestDecodeFiles(t *testing.T) {
 			t.Errorf("bad.ndjson:%d: got %v, want %s on %q", i+1, err, want[0], want[1])
 			continue
 		}
-		if ie.Reason != want[0] || ie.Field != want[1] {
+		if string(ie.Reason) != want[0] || ie.Field != want[1] {
 			t.Errorf("bad.ndjson:%d: got %s on %q (%v), want %s on %q", i+1, ie.Reason, ie.Field, err, want[0], want[1])
 		}
-		seen[ie.Reason] = true
+		seen[string(ie.Reason)] = true
 	}
 	for _, r := range decodeReasons {
-		if !seen[r] {
+		if !seen[string(r)] {
 			t.Errorf("bad.ndjson has no line refused as %s", r)
 		}
 	}
 }
 
 // decodeReasons are the reasons Decode returns.
-var decodeReasons = []string{BadJSON, BadUTF8, BadSize, BadType, BadMissing, BadWrongType, BadNegative,
+var decodeReasons = []Code{BadJSON, BadUTF8, BadSize, BadType, BadMissing, BadWrongType, BadNegative,
 	BadNotFinite, BadPercent, BadWindow, BadCurrency, BadValue, BadFuture}
 
 func TestDecodeAllocs(t *testing.T) {
@@ -727,7 +725,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(benchPrice))
 	f.Add([]byte(benchStock))
 	f.Add([]byte(benchPromo))
-	known := map[string]bool{}
+	known := map[Code]bool{}
 	for _, r := range decodeReasons {
 		known[r] = true
 	}
@@ -823,7 +821,7 @@ func checkEvent(t *testing.T, e *Event, opts DecodeOptions) {
 		}
 	}
 	switch e.Type {
-	case rules.EventPrice:
+	case TypePrice:
 		p := e.Price
 		if p == nil {
 			t.Fatalf("price event without Price")
@@ -836,7 +834,7 @@ func checkEvent(t *testing.T, e *Event, opts DecodeOptions) {
 		money("map_price", p.MapPrice, true)
 		currency(p.Currency)
 		utc("valid_from", p.ValidFrom, true)
-	case rules.EventStock:
+	case TypeStock:
 		s := e.Stock
 		if s == nil {
 			t.Fatalf("stock event without Stock")
@@ -847,14 +845,14 @@ func checkEvent(t *testing.T, e *Event, opts DecodeOptions) {
 		money("reserved", s.Reserved, false)
 		money("inbound", s.Inbound, false)
 		money("daily_velocity", s.DailyVelocity, true)
-	case rules.EventPromo:
+	case TypePromo:
 		p := e.Promo
 		if p == nil {
 			t.Fatalf("promo event without Promo")
 		}
 		nonEmpty("id", p.ID)
 		if p.Cancelled {
-			if !reflect.DeepEqual(*p, PromoEvent{ID: p.ID, Cancelled: true}) {
+			if !reflect.DeepEqual(*p, Promo{ID: p.ID, Cancelled: true}) {
 				t.Fatalf("cancellation carries more than its id: %+v", p)
 			}
 			return

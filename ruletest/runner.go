@@ -1,5 +1,5 @@
 // Package ruletest runs rule unit tests (the files of package
-// rules/ruletest) through the real engine: each case gets a fresh
+// rules/testspec) through the real engine: each case gets a fresh
 // engine.Engine fed through an engine.Sequencer in event time, exactly as
 // replay and run feed it — there is no second evaluator — and the records it
 // emits are compared with the case's expectations at each checkpoint. It
@@ -18,12 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/agnivade/levenshtein"
 	"github.com/dgraph-io/ristretto/v2"
 
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
-	spec "github.com/promoguard/promoguard/rules/ruletest"
+	"github.com/promoguard/promoguard/rules/testspec"
 )
 
 // Options configure a Runner. The zero value runs every case.
@@ -73,10 +75,10 @@ func (r *Runner) Close() { r.cache.Close() }
 
 // prepared is a case ready to run: its rule set and decoded events.
 type prepared struct {
-	file   *spec.File
-	c      *spec.Case
+	file   *testspec.File
+	c      *testspec.Case
 	rs     *rules.RuleSet
-	events [][]*engine.Event // by step
+	events [][]*event.Event // by step
 }
 
 // Run runs every selected case of files, in order, and returns the report.
@@ -84,7 +86,7 @@ type prepared struct {
 // valid event, an expectation names a rule that is not loaded — it runs
 // nothing and returns every such problem as rules.Errors, sorted by
 // position.
-func (r *Runner) Run(files []*spec.File) (*Report, error) {
+func (r *Runner) Run(files []*testspec.File) (*Report, error) {
 	cases, err := r.prepare(files)
 	if err != nil {
 		return nil, err
@@ -108,13 +110,13 @@ func (r *Runner) Run(files []*spec.File) (*Report, error) {
 // Check finds what would keep the selected cases of files from running,
 // as Run does, without running them: so that a caller whose other test
 // files failed to load can report every problem at once.
-func (r *Runner) Check(files []*spec.File) error {
+func (r *Runner) Check(files []*testspec.File) error {
 	_, err := r.prepare(files)
 	return err
 }
 
 // prepare loads the rule sets and decodes the events of the selected cases.
-func (r *Runner) prepare(files []*spec.File) ([]*prepared, error) {
+func (r *Runner) prepare(files []*testspec.File) ([]*prepared, error) {
 	var errs rules.Errors
 	seen := map[string]bool{}
 	addErr := func(e *rules.Error) {
@@ -152,7 +154,7 @@ func (r *Runner) prepare(files []*spec.File) ([]*prepared, error) {
 				}
 			}
 			if failed[key] {
-				e := &rules.Error{Pos: c.RuleFilesPos, Code: spec.CodeBadRuleFiles,
+				e := &rules.Error{Pos: c.RuleFilesPos, Code: testspec.CodeBadRuleFiles,
 					Message: fmt.Sprintf("rule_files %s do not load (the errors are listed with their files)", strings.Join(c.RuleFiles, ", "))}
 				e.Snippet = f.Snippet(e.Pos)
 				addErr(e)
@@ -163,16 +165,16 @@ func (r *Runner) prepare(files []*spec.File) ([]*prepared, error) {
 				addErr(e)
 			}
 			for _, st := range c.Steps {
-				var evs []*engine.Event
+				var evs []*event.Event
 				for _, ev := range st.Events {
-					de, err := engine.Decode(ev.JSON, engine.DecodeOptions{})
+					de, err := event.Decode(ev.JSON, event.DecodeOptions{})
 					if err != nil {
 						reason := "bad_input"
-						var ie *engine.InputError
+						var ie *event.InputError
 						if errors.As(err, &ie) {
-							reason = ie.Reason
+							reason = string(ie.Reason)
 						}
-						e := &rules.Error{Pos: ev.Pos, Code: spec.CodeBadEvent, Message: fmt.Sprintf("not a valid event: %v (%s)", err, reason)}
+						e := &rules.Error{Pos: ev.Pos, Code: testspec.CodeBadEvent, Message: fmt.Sprintf("not a valid event: %v (%s)", err, reason)}
 						e.Snippet = f.Snippet(ev.Pos)
 						addErr(e)
 						continue
@@ -194,7 +196,7 @@ func (r *Runner) prepare(files []*spec.File) ([]*prepared, error) {
 
 // check finds the rules that a case's expectations name and its rule set
 // does not define.
-func (r *Runner) check(f *spec.File, c *spec.Case, rs *rules.RuleSet) rules.Errors {
+func (r *Runner) check(f *testspec.File, c *testspec.Case, rs *rules.RuleSet) rules.Errors {
 	var ids []string
 	for _, rule := range rs.Rules {
 		ids = append(ids, rule.ID())
@@ -203,16 +205,16 @@ func (r *Runner) check(f *spec.File, c *spec.Case, rs *rules.RuleSet) rules.Erro
 		ids = append(ids, rule.ID())
 	}
 	var out rules.Errors
-	test := func(ref spec.RuleRef) {
+	test := func(ref testspec.RuleRef) {
 		if !ref.Valid() || ruleExists(ids, ref) {
 			return
 		}
-		e := &rules.Error{Pos: ref.Pos, Code: spec.CodeUnknownRule,
+		e := &rules.Error{Pos: ref.Pos, Code: testspec.CodeUnknownRule,
 			Message: fmt.Sprintf("no rule %s in %s%s", ref.Name, strings.Join(c.RuleFiles, ", "), suggest(ref.Name, ids))}
 		e.Snippet = f.Snippet(ref.Pos)
 		out = append(out, e)
 	}
-	visit := func(e *spec.Expect) {
+	visit := func(e *testspec.Expect) {
 		if e == nil {
 			return
 		}
@@ -230,7 +232,7 @@ func (r *Runner) check(f *spec.File, c *spec.Case, rs *rules.RuleSet) rules.Erro
 	return out
 }
 
-func ruleExists(ids []string, ref spec.RuleRef) bool {
+func ruleExists(ids []string, ref testspec.RuleRef) bool {
 	return slices.ContainsFunc(ids, ref.Matches)
 }
 
@@ -256,13 +258,13 @@ func suggest(name string, ids []string) string {
 // are checked against (nil when the window is not checked).
 type window struct {
 	from, to   int
-	expect     *spec.Expect
+	expect     *testspec.Expect
 	hasActions bool
 }
 
 // caseRun is what one run of a case produced, for coverage.
 type caseRun struct {
-	out     []engine.Output
+	out     []event.Output
 	windows []window
 }
 
@@ -277,9 +279,9 @@ func (r *Runner) runCase(p *prepared) (*CaseResult, *caseRun) {
 	})
 	seq := engine.NewSequencer(eng)
 	run := &caseRun{}
-	var out []engine.Output
+	var out []event.Output
 	from, acted := 0, false
-	checkpoint := func(label string, pos rules.Pos, exp *spec.Expect) {
+	checkpoint := func(label string, pos rules.Pos, exp *testspec.Expect) {
 		w := window{from: from, to: len(out), expect: exp, hasActions: acted}
 		run.windows = append(run.windows, w)
 		if exp != nil {
@@ -323,7 +325,7 @@ func (r *Runner) runCase(p *prepared) (*CaseResult, *caseRun) {
 		checkpoint("at the end", c.Expect.Pos, c.Expect)
 	case c.ExpectNone:
 		from = 0
-		checkpoint("expect_none", c.ExpectNonePos, &spec.Expect{Pos: c.ExpectNonePos, CheckAlerts: true, CheckCorrections: true})
+		checkpoint("expect_none", c.ExpectNonePos, &testspec.Expect{Pos: c.ExpectNonePos, CheckAlerts: true, CheckCorrections: true})
 	default:
 		checkpoint("at the end", c.Pos, nil)
 	}
@@ -341,7 +343,7 @@ func (r *Runner) runCase(p *prepared) (*CaseResult, *caseRun) {
 	res.Records = len(out)
 	fired := map[string]bool{}
 	for _, o := range out {
-		if a := o.Alert; a != nil && a.State == engine.StateFiring {
+		if a := o.Alert; a != nil && a.State == event.StateFiring {
 			fired[a.Group+"/"+a.Rule] = true
 		}
 	}

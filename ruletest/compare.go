@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/event"
+
 	"github.com/promoguard/promoguard/rules"
-	spec "github.com/promoguard/promoguard/rules/ruletest"
+	"github.com/promoguard/promoguard/rules/testspec"
 )
 
 // Kinds of failure.
@@ -55,9 +56,9 @@ type FieldDiff struct {
 }
 
 // compare checks one window's records against a checkpoint's expectations.
-func compare(label string, pos rules.Pos, exp *spec.Expect, recs []engine.Output) []*Failure {
-	var alerts []*engine.Alert
-	var corrs []*engine.Correction
+func compare(label string, pos rules.Pos, exp *testspec.Expect, recs []event.Output) []*Failure {
+	var alerts []*event.Alert
+	var corrs []*event.Correction
 	for _, o := range recs {
 		switch {
 		case o.Alert != nil:
@@ -74,13 +75,13 @@ func compare(label string, pos rules.Pos, exp *spec.Expect, recs []engine.Output
 			if q.Matches(alertID(a)) {
 				quiet[i] = true
 				out = append(out, &Failure{Checkpoint: label, Pos: q.Pos, Kind: KindNotQuiet, Record: "alert",
-					Rule: alertID(a), SKU: a.SKU, Channel: a.Channel, Promo: a.Promo, State: a.State, Got: describeAlert(a),
+					Rule: alertID(a), SKU: a.SKU, Channel: a.Channel, Promo: a.Promo, State: string(a.State), Got: describeAlert(a),
 					Message: "quiet: " + q.Name + " emitted an alert"})
 			}
 		}
 	}
 	if exp.CheckAlerts {
-		var rest []*engine.Alert
+		var rest []*event.Alert
 		for i, a := range alerts {
 			if !quiet[i] {
 				rest = append(rest, a)
@@ -94,7 +95,7 @@ func compare(label string, pos rules.Pos, exp *spec.Expect, recs []engine.Output
 	return out
 }
 
-func alertID(a *engine.Alert) string { return a.Group + "/" + a.Rule }
+func alertID(a *event.Alert) string { return a.Group + "/" + a.Rule }
 
 // side is how one kind of record is matched: identity says whether an
 // expectation is about a record (the same rule and subject), diffs lists
@@ -185,34 +186,34 @@ func matchAll[E, R any](label string, pos rules.Pos, exps []E, recs []R, s side[
 	return out
 }
 
-var alertSide = side[*spec.AlertExpectation, *engine.Alert]{
+var alertSide = side[*testspec.AlertExpectation, *event.Alert]{
 	record: "alert",
-	identity: func(e *spec.AlertExpectation, a *engine.Alert) bool {
+	identity: func(e *testspec.AlertExpectation, a *event.Alert) bool {
 		return e.Rule.Matches(alertID(a)) && str(e.SKU, a.SKU) && str(e.Channel, a.Channel) && str(e.Promo, a.Promo)
 	},
 	diffs: alertDiffs,
-	expected: func(e *spec.AlertExpectation) *Failure {
-		return &Failure{Rule: e.Rule.Name, SKU: e.SKU, Channel: e.Channel, Promo: e.Promo, State: e.State}
+	expected: func(e *testspec.AlertExpectation) *Failure {
+		return &Failure{Rule: e.Rule.Name, SKU: e.SKU, Channel: e.Channel, Promo: e.Promo, State: string(e.State)}
 	},
-	got: func(a *engine.Alert) *Failure {
-		return &Failure{Rule: alertID(a), SKU: a.SKU, Channel: a.Channel, Promo: a.Promo, State: a.State, Got: describeAlert(a)}
+	got: func(a *event.Alert) *Failure {
+		return &Failure{Rule: alertID(a), SKU: a.SKU, Channel: a.Channel, Promo: a.Promo, State: string(a.State), Got: describeAlert(a)}
 	},
-	pos: func(e *spec.AlertExpectation) rules.Pos { return e.Pos },
+	pos: func(e *testspec.AlertExpectation) rules.Pos { return e.Pos },
 }
 
-var correctionSide = side[*spec.CorrectionExpectation, *engine.Correction]{
+var correctionSide = side[*testspec.CorrectionExpectation, *event.Correction]{
 	record: "correction",
-	identity: func(e *spec.CorrectionExpectation, c *engine.Correction) bool {
+	identity: func(e *testspec.CorrectionExpectation, c *event.Correction) bool {
 		return str(e.SKU, c.SKU) && str(e.Channel, c.Channel)
 	},
 	diffs: correctionDiffs,
-	expected: func(e *spec.CorrectionExpectation) *Failure {
-		return &Failure{Rule: e.BoundBy, SKU: e.SKU, Channel: e.Channel, State: e.State}
+	expected: func(e *testspec.CorrectionExpectation) *Failure {
+		return &Failure{Rule: e.BoundBy, SKU: e.SKU, Channel: e.Channel, State: string(e.State)}
 	},
-	got: func(c *engine.Correction) *Failure {
-		return &Failure{Rule: c.BoundBy, SKU: c.SKU, Channel: c.Channel, State: c.State, Got: describeCorrection(c)}
+	got: func(c *event.Correction) *Failure {
+		return &Failure{Rule: c.BoundBy, SKU: c.SKU, Channel: c.Channel, State: string(c.State), Got: describeCorrection(c)}
 	},
-	pos: func(e *spec.CorrectionExpectation) rules.Pos { return e.Pos },
+	pos: func(e *testspec.CorrectionExpectation) rules.Pos { return e.Pos },
 }
 
 // str matches an optional expected string.
@@ -236,7 +237,7 @@ func (d *differ) time(field string, want, got time.Time) {
 	}
 }
 
-func (d *differ) num(field string, want spec.Number, got float64, tol float64) {
+func (d *differ) num(field string, want testspec.Number, got float64, tol float64) {
 	if !want.Set {
 		return
 	}
@@ -252,10 +253,10 @@ func (d *differ) num(field string, want spec.Number, got float64, tol float64) {
 	}
 }
 
-func alertDiffs(e *spec.AlertExpectation, a *engine.Alert) []FieldDiff {
+func alertDiffs(e *testspec.AlertExpectation, a *event.Alert) []FieldDiff {
 	var d differ
-	d.str("state", e.State, a.State)
-	d.str("reason", e.Reason, a.Reason)
+	d.str("state", string(e.State), string(a.State))
+	d.str("reason", string(e.Reason), string(a.Reason))
 	d.str("severity", e.Severity, a.Severity)
 	d.time("at", e.At, a.At)
 	d.time("watermark", e.Watermark, a.Watermark)
@@ -280,10 +281,10 @@ func alertDiffs(e *spec.AlertExpectation, a *engine.Alert) []FieldDiff {
 	return d.out
 }
 
-func correctionDiffs(e *spec.CorrectionExpectation, c *engine.Correction) []FieldDiff {
+func correctionDiffs(e *testspec.CorrectionExpectation, c *event.Correction) []FieldDiff {
 	var d differ
-	d.str("state", e.State, c.State)
-	d.str("reason", e.Reason, c.Reason)
+	d.str("state", string(e.State), string(c.State))
+	d.str("reason", string(e.Reason), string(c.Reason))
 	d.num("corrected", e.Corrected, float64(c.CorrectedPrice), e.Tolerance)
 	d.num("effective", e.Effective, float64(c.EffectivePrice), e.Tolerance)
 	d.num("floor", e.Floor, float64(c.Floor), e.Tolerance)
@@ -418,7 +419,7 @@ func subject(sku, channel, promo string) string {
 	return s
 }
 
-func describeAlert(a *engine.Alert) string {
+func describeAlert(a *event.Alert) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", alertID(a), subject(a.SKU, a.Channel, a.Promo), a.State)
 	if a.Reason != "" {
@@ -431,7 +432,7 @@ func describeAlert(a *engine.Alert) string {
 	return b.String()
 }
 
-func describeCorrection(c *engine.Correction) string {
+func describeCorrection(c *event.Correction) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", subject(c.SKU, c.Channel, ""), c.State)
 	if c.Reason != "" {

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/promoguard/promoguard/rules"
-	spec "github.com/promoguard/promoguard/rules/ruletest"
+	"github.com/promoguard/promoguard/rules/testspec"
 )
 
 // Report is the result of a run.
@@ -101,7 +101,7 @@ func provesQuiet(run *caseRun, id string) bool {
 			}
 			continue
 		}
-		if w.expect.CheckAlerts || slices.ContainsFunc(w.expect.Quiet, func(q spec.RuleRef) bool { return q.Matches(id) }) {
+		if w.expect.CheckAlerts || slices.ContainsFunc(w.expect.Quiet, func(q testspec.RuleRef) bool { return q.Matches(id) }) {
 			continue
 		}
 		return false

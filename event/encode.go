@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"errors"
@@ -50,8 +50,8 @@ func (a *Alert) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"severity":`...)
 	b = appendJSONString(b, a.Severity)
 	b = append(b, `,"state":`...)
-	b = appendJSONString(b, a.State)
-	b = appendOmitString(b, `,"reason":`, a.Reason)
+	b = appendJSONString(b, string(a.State))
+	b = appendOmitString(b, `,"reason":`, string(a.Reason))
 	b = appendOmitString(b, `,"sku":`, a.SKU)
 	b = appendOmitString(b, `,"channel":`, a.Channel)
 	b = appendOmitString(b, `,"promo":`, a.Promo)
@@ -110,8 +110,8 @@ func (c *Correction) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"fingerprint":`...)
 	b = appendJSONString(b, c.Fingerprint)
 	b = append(b, `,"state":`...)
-	b = appendJSONString(b, c.State)
-	b = appendOmitString(b, `,"reason":`, c.Reason)
+	b = appendJSONString(b, string(c.State))
+	b = appendOmitString(b, `,"reason":`, string(c.Reason))
 	b = append(b, `,"sku":`...)
 	b = appendJSONString(b, c.SKU)
 	b = append(b, `,"channel":`...)

@@ -1,4 +1,4 @@
-package ruletest
+package testspec
 
 import (
 	"flag"
@@ -118,7 +118,7 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./rules/ruletest -run TestGolden -update to create it)", err)
+		t.Fatalf("%v (run go test ./rules/testspec -run TestGolden -update to create it)", err)
 	}
 	if string(want) != got {
 		t.Errorf("%s differs:\n--- want\n%s--- got\n%s", path, want, got)

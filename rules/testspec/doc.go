@@ -1,7 +1,7 @@
 // Package ruletest is the rule unit-test file format: its schema, loading
 // with positions, and validation. It is to `promoguard test` what package
 // rules is to rule files: it parses and validates, and never evaluates.
-// The runner, engine/ruletest, decodes the events with engine.Decode and
+// The runner, ruletest, decodes the events with event.Decode and
 // drives the real engine; this package must never import the engine, read
 // the clock, or log.
 //
@@ -55,4 +55,4 @@
 //   - Errors reuse package rules' Error type (file, line, column, stable
 //     code, snippet), with the codes of this package for what rule files
 //     do not have; every problem is reported, sorted by position.
-package ruletest
+package testspec

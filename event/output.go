@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"bytes"
@@ -18,23 +18,40 @@ const (
 	KindDeadLetter = "dead_letter"
 )
 
+// State is the state an alert or a correction enters with a record.
+type State string
+
 // Alert states and correction states.
 const (
-	StateFiring    = "firing"
-	StateResolved  = "resolved"
-	StateActive    = "active"
-	StateWithdrawn = "withdrawn"
+	StateFiring    State = "firing"
+	StateResolved  State = "resolved"
+	StateActive    State = "active"
+	StateWithdrawn State = "withdrawn"
 )
+
+// AlertStates returns the states of an alert, CorrectionStates those of a
+// correction, in lifecycle order.
+func AlertStates() []State      { return []State{StateFiring, StateResolved} }
+func CorrectionStates() []State { return []State{StateActive, StateWithdrawn} }
+
+// Reason is why an alert resolved or a correction was withdrawn: a stable
+// code consumers may switch on.
+type Reason string
 
 // Reasons an alert resolves or a correction is withdrawn.
 const (
-	ReasonCleared     = "cleared"      // the condition no longer holds
-	ReasonCancelled   = "cancelled"    // a promotion it depended on was cancelled
-	ReasonSuperseded  = "superseded"   // an edit changed the calendar, so its segment is gone
-	ReasonEnded       = "ended"        // the watermark passed the end of its segment or promotion
-	ReasonRuleRemoved = "rule_removed" // a reload removed its rule
-	ReasonDelisted    = "delisted"     // its channel was delisted
+	ReasonCleared     Reason = "cleared"      // the condition no longer holds
+	ReasonCancelled   Reason = "cancelled"    // a promotion it depended on was cancelled
+	ReasonSuperseded  Reason = "superseded"   // an edit changed the calendar, so its segment is gone
+	ReasonEnded       Reason = "ended"        // the watermark passed the end of its segment or promotion
+	ReasonRuleRemoved Reason = "rule_removed" // a reload removed its rule
+	ReasonDelisted    Reason = "delisted"     // its channel was delisted
 )
+
+// Reasons returns every Reason, in the order above.
+func Reasons() []Reason {
+	return []Reason{ReasonCleared, ReasonCancelled, ReasonSuperseded, ReasonEnded, ReasonRuleRemoved, ReasonDelisted}
+}
 
 // Output is one output record (DESIGN §6): exactly one of Alert, Correction
 // and DeadLetter is set. It encodes as the JSON record of its kind.
@@ -148,8 +165,8 @@ type Alert struct {
 	Rule        string `json:"rule"`
 	Group       string `json:"group"`
 	Severity    string `json:"severity"`
-	State       string `json:"state"`
-	Reason      string `json:"reason,omitempty"`
+	State       State  `json:"state"`
+	Reason      Reason `json:"reason,omitempty"`
 	SKU         string `json:"sku,omitempty"`
 	Channel     string `json:"channel,omitempty"`
 	// Promo is the promotion of a promo-scope alert.
@@ -171,8 +188,8 @@ type Alert struct {
 type Correction struct {
 	ID             string    `json:"id"`
 	Fingerprint    string    `json:"fingerprint"`
-	State          string    `json:"state"`
-	Reason         string    `json:"reason,omitempty"`
+	State          State     `json:"state"`
+	Reason         Reason    `json:"reason,omitempty"`
 	SKU            string    `json:"sku"`
 	Channel        string    `json:"channel"`
 	Watermark      time.Time `json:"watermark"` // when it was emitted, in event time
@@ -215,7 +232,7 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 
 // DeadLetter is a bad input event and why it was refused.
 type DeadLetter struct {
-	Reason string `json:"reason"` // a stable code, such as missing_field
+	Reason Code   `json:"reason"` // a stable code, such as missing_field
 	Error  string `json:"error"`  // what was wrong, for people
 	Source string `json:"source"` // where the event came from
 	// Payload is the event as received, cut to MaxDeadLetterPayload bytes
@@ -231,7 +248,7 @@ const MaxDeadLetterPayload = 4096
 // NewDeadLetter builds the dead letter of a payload refused with err (an
 // *InputError gives its reason code; any other error is bad_input).
 func NewDeadLetter(err error, payload []byte, source string) Output {
-	d := &DeadLetter{Reason: "bad_input", Error: err.Error(), Source: source}
+	d := &DeadLetter{Reason: BadInput, Error: err.Error(), Source: source}
 	var ie *InputError
 	if errors.As(err, &ie) {
 		d.Reason = ie.Reason
@@ -280,7 +297,7 @@ func hexEscape(p []byte) string {
 // InputError is why an event was refused: a stable reason code (DESIGN §2's
 // kinds of bad input) and a message naming the field.
 type InputError struct {
-	Reason string
+	Reason Code
 	Field  string // the JSON field at fault, if any
 	Msg    string
 }
@@ -292,19 +309,28 @@ func (e *InputError) Error() string {
 	return e.Msg
 }
 
-// Reasons of InputError.
+// Code is why an input was refused: a stable code, the reason of its dead
+// letter.
+type Code string
+
+// Codes of InputError and of dead letters.
 const (
-	BadJSON      = "malformed_json"   // not a JSON object
-	BadUTF8      = "invalid_utf8"     // payload is not valid UTF-8
-	BadSize      = "oversize"         // payload larger than DecodeOptions.MaxSize
-	BadType      = "unknown_type"     // type is missing or not price, stock, promo
-	BadMissing   = "missing_field"    // a required field is absent, null or empty
-	BadWrongType = "wrong_type"       // a field has the wrong JSON type or format
-	BadNegative  = "negative_value"   // a negative price, cost or quantity
-	BadNotFinite = "not_finite"       // NaN, ±Inf or a number out of float64 range
-	BadPercent   = "percent_range"    // a percent discount outside (0, 100]
-	BadWindow    = "bad_window"       // start >= end
-	BadCurrency  = "missing_currency" // amount or fixed_price without currency
-	BadValue     = "invalid_value"    // a value outside its list (kind, stacking, status, ...)
-	BadFuture    = "future_ts"        // ts further ahead than the allowed skew
+	BadInput     Code = "bad_input"        // refused for a reason without a code of its own
+	BadJSON      Code = "malformed_json"   // not a JSON object
+	BadUTF8      Code = "invalid_utf8"     // payload is not valid UTF-8
+	BadSize      Code = "oversize"         // payload larger than DecodeOptions.MaxSize
+	BadType      Code = "unknown_type"     // type is missing or not price, stock, promo
+	BadMissing   Code = "missing_field"    // a required field is absent, null or empty
+	BadWrongType Code = "wrong_type"       // a field has the wrong JSON type or format
+	BadNegative  Code = "negative_value"   // a negative price, cost or quantity
+	BadNotFinite Code = "not_finite"       // NaN, ±Inf or a number out of float64 range
+	BadPercent   Code = "percent_range"    // a percent discount outside (0, 100]
+	BadWindow    Code = "bad_window"       // start >= end
+	BadCurrency  Code = "missing_currency" // amount or fixed_price without currency
+	BadValue     Code = "invalid_value"    // a value outside its list (kind, stacking, status, ...)
+	BadFuture    Code = "future_ts"        // ts further ahead than the allowed skew
+	// WrongTopic is a valid event on the topic of another type (a stock
+	// event on the prices topic): the daemon refuses it, since its key and
+	// partition were chosen for another topic.
+	WrongTopic Code = "wrong_topic"
 )

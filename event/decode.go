@@ -1,4 +1,4 @@
-package engine
+package event
 
 import (
 	"bytes"
@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/promoguard/promoguard/rules"
 )
 
 // DefaultMaxSize is the default bound on the size of one event payload.
@@ -83,7 +81,7 @@ type DecodeOptions struct {
 //   - a cancelled promotion (status: cancelled) needs only id and ts; its
 //     other fields are checked for their JSON type (and time format) only
 //     (duplicate fields are refused at the top level, not inside discount
-//     or funded_by), and the event carries the same PromoEvent as a Tombstone: ID and
+//     or funded_by), and the event carries the same Promo as a Tombstone: ID and
 //     Cancelled.
 //
 // A Kafka tombstone (a record with a null value) is no payload: the caller
@@ -271,10 +269,10 @@ func mask(fs ...int) uint64 {
 
 // The fields each type reads; the others are unknown to it.
 var typeFields = [...]uint64{
-	rules.EventPrice: mask(fType, fSKU, fChannel, fPrice, fTS, fListPrice, fCost, fMapPrice, fCurrency,
+	TypePrice: mask(fType, fSKU, fChannel, fPrice, fTS, fListPrice, fCost, fMapPrice, fCurrency,
 		fRegion, fCategory, fBrand, fSeller, fValidFrom, fStatus),
-	rules.EventStock: mask(fType, fSKU, fWarehouse, fOnHand, fTS, fReserved, fInbound, fDailyVelocity),
-	rules.EventPromo: mask(fType, fID, fPartner, fDiscount, fStart, fEnd, fTS, fSKUs, fCategories, fBrands,
+	TypeStock: mask(fType, fSKU, fWarehouse, fOnHand, fTS, fReserved, fInbound, fDailyVelocity),
+	TypePromo: mask(fType, fID, fPartner, fDiscount, fStart, fEnd, fTS, fSKUs, fCategories, fBrands,
 		fPartnerRole, fChannels, fRegions, fPriority, fStacking, fCurrency, fFundedBy, fExpectedUplift, fStatus),
 }
 
@@ -694,7 +692,7 @@ func (d *decoder) event() (*Event, *InputError) {
 	if t.dup {
 		return nil, dupErr("type")
 	}
-	var typ rules.EventType
+	var typ Type
 	switch {
 	case t.kind == kAbsent:
 		return nil, &InputError{Reason: BadType, Field: "type", Msg: "is required: price, stock or promo"}
@@ -703,11 +701,11 @@ func (d *decoder) event() (*Event, *InputError) {
 	default:
 		switch string(d.str(t)) {
 		case "price":
-			typ = rules.EventPrice
+			typ = TypePrice
 		case "stock":
-			typ = rules.EventStock
+			typ = TypeStock
 		case "promo":
-			typ = rules.EventPromo
+			typ = TypePromo
 		default:
 			return nil, &InputError{Reason: BadType, Field: "type", Msg: "must be price, stock or promo, got " + d.show(t)}
 		}
@@ -726,14 +724,14 @@ func (d *decoder) event() (*Event, *InputError) {
 			size += v.end - v.start
 		}
 	}
-	if st := d.vals[fStatus]; typ == rules.EventPromo && st.kind == kString && string(d.str(st)) == "cancelled" {
+	if st := d.vals[fStatus]; typ == TypePromo && st.kind == kString && string(d.str(st)) == "cancelled" {
 		size = d.vals[fID].end - d.vals[fID].start // a cancellation keeps only its id
 	}
 	d.sb.Grow(size)
 	switch typ {
-	case rules.EventPrice:
+	case TypePrice:
 		return d.price()
-	case rules.EventStock:
+	case TypeStock:
 		return d.stock()
 	default:
 		return d.promo()
@@ -747,10 +745,10 @@ func dupErr(field string) *InputError {
 func (d *decoder) price() (*Event, *InputError) {
 	a := new(struct {
 		e Event
-		p PriceEvent
+		p Price
 	})
 	e, p := &a.e, &a.p
-	e.Type, e.Price = rules.EventPrice, p
+	e.Type, e.Price = TypePrice, p
 	var err *InputError
 	if p.SKU, err = d.reqString(fSKU); err != nil {
 		return nil, err
@@ -815,10 +813,10 @@ func (d *decoder) price() (*Event, *InputError) {
 func (d *decoder) stock() (*Event, *InputError) {
 	a := new(struct {
 		e Event
-		s StockEvent
+		s Stock
 	})
 	e, s := &a.e, &a.s
-	e.Type, e.Stock = rules.EventStock, s
+	e.Type, e.Stock = TypeStock, s
 	var err *InputError
 	if s.SKU, err = d.reqString(fSKU); err != nil {
 		return nil, err
@@ -853,10 +851,10 @@ func (d *decoder) stock() (*Event, *InputError) {
 func (d *decoder) promo() (*Event, *InputError) {
 	a := new(struct {
 		e Event
-		p PromoEvent
+		p Promo
 	})
 	e, p := &a.e, &a.p
-	e.Type, e.Promo = rules.EventPromo, p
+	e.Type, e.Promo = TypePromo, p
 	var err *InputError
 	if p.ID, err = d.reqString(fID); err != nil {
 		return nil, err
@@ -984,7 +982,7 @@ func (d *decoder) promo() (*Event, *InputError) {
 }
 
 // discount decodes discount{kind, value}.
-func (d *decoder) discount(p *PromoEvent) *InputError {
+func (d *decoder) discount(p *Promo) *InputError {
 	v := d.vals[fDiscount]
 	if !present(v) {
 		return d.missing("discount", v)

@@ -1,4 +1,4 @@
-package ruletest
+package testspec
 
 import (
 	"bytes"

@@ -1,15 +1,13 @@
-package engine
+package event
 
 import (
 	"time"
-
-	"github.com/promoguard/promoguard/rules"
 )
 
 // Event is one decoded input event (DESIGN §2). Exactly one of Price, Stock
 // and Promo is set, as Type says.
 type Event struct {
-	Type rules.EventType
+	Type Type
 	TS   time.Time
 	// Raw is the payload as received. Its hash breaks ties in the canonical
 	// order of events with equal timestamps; a tombstone has none.
@@ -18,9 +16,9 @@ type Event struct {
 	// "pricing.prices/3@1042"), for dead letters and logs.
 	Source string
 
-	Price *PriceEvent
-	Stock *StockEvent
-	Promo *PromoEvent
+	Price *Price
+	Stock *Stock
+	Promo *Promo
 }
 
 // Key is the event's key: the sku of a price or stock event, the id of a
@@ -37,9 +35,9 @@ func (e *Event) Key() string {
 	return ""
 }
 
-// PriceEvent is a price of one sku on one channel. Absent optional numbers
+// Price is a price of one sku on one channel. Absent optional numbers
 // are NaN.
-type PriceEvent struct {
+type Price struct {
 	SKU, Channel string
 	Price        float64 // NaN only on a delisting without a price
 	ListPrice    float64 // NaN when absent
@@ -57,8 +55,8 @@ type PriceEvent struct {
 	Delisted bool
 }
 
-// StockEvent is the stock of one sku in one warehouse.
-type StockEvent struct {
+// Stock is the stock of one sku in one warehouse.
+type Stock struct {
 	SKU, Warehouse string
 	OnHand         float64
 	Reserved       float64 // 0 when absent
@@ -80,8 +78,8 @@ const (
 	StackStop      = "stop"
 )
 
-// PromoEvent is a promotion, or its cancellation.
-type PromoEvent struct {
+// Promo is a promotion, or its cancellation.
+type Promo struct {
 	ID          string
 	Partner     string
 	PartnerRole string // manufacturer, distributor, marketplace, or ""
@@ -111,5 +109,5 @@ type PromoEvent struct {
 // Tombstone is the cancellation of promotion id that a Kafka record with a
 // null value carries. It has no timestamp of its own: ts is the record's.
 func Tombstone(id string, ts time.Time, source string) *Event {
-	return &Event{Type: rules.EventPromo, TS: ts, Source: source, Promo: &PromoEvent{ID: id, Cancelled: true}}
+	return &Event{Type: TypePromo, TS: ts, Source: source, Promo: &Promo{ID: id, Cancelled: true}}
 }

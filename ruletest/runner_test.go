@@ -13,9 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
-	spec "github.com/promoguard/promoguard/rules/ruletest"
+	"github.com/promoguard/promoguard/rules/testspec"
 )
 
 const marginRules = `
@@ -39,7 +38,7 @@ rules:
 
 // setup writes the rule file and a test file into a temp dir and loads the
 // test file.
-func setup(t *testing.T, tests string) []*spec.File {
+func setup(t *testing.T, tests string) []*testspec.File {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "margin.yaml"), []byte(marginRules), 0o644); err != nil {
@@ -49,14 +48,14 @@ func setup(t *testing.T, tests string) []*spec.File {
 	if err := os.WriteFile(p, []byte("rule_files: [margin.yaml]\ntests:\n"+tests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	files, err := spec.LoadPaths([]string{p}, nil)
+	files, err := testspec.LoadPaths([]string{p}, nil)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
 	return files
 }
 
-func run(t *testing.T, files []*spec.File, opts Options) (*Report, error) {
+func run(t *testing.T, files []*testspec.File, opts Options) (*Report, error) {
 	t.Helper()
 	r, err := New(opts)
 	if err != nil {
@@ -405,30 +404,10 @@ func TestReports(t *testing.T) {
 	}
 }
 
-// TestListsMatchEngine keeps the format's lists of states and reasons
-// equal to what the engine emits.
-func TestListsMatchEngine(t *testing.T) {
-	if want := []string{engine.StateFiring, engine.StateResolved}; !slices.Equal(spec.AlertStates, want) {
-		t.Errorf("alert states %v, engine %v", spec.AlertStates, want)
-	}
-	if want := []string{engine.StateActive, engine.StateWithdrawn}; !slices.Equal(spec.CorrectionStates, want) {
-		t.Errorf("correction states %v, engine %v", spec.CorrectionStates, want)
-	}
-	want := []string{engine.ReasonCleared, engine.ReasonCancelled, engine.ReasonSuperseded, engine.ReasonEnded, engine.ReasonRuleRemoved, engine.ReasonDelisted}
-	if !slices.Equal(spec.Reasons, want) {
-		t.Errorf("reasons %v, engine %v", spec.Reasons, want)
-	}
-	for i, s := range spec.Severities {
-		if rules.Severity(i).String() != s {
-			t.Errorf("severity %d: %s, rules %s", i, s, rules.Severity(i))
-		}
-	}
-}
-
 // TestExamples runs the reference pack's tests: every case passes, and
 // every rule of the pack fires in some case and is proven quiet in another.
 func TestExamples(t *testing.T) {
-	files, err := spec.LoadPaths([]string{"../../examples/tests"}, nil)
+	files, err := testspec.LoadPaths([]string{"../examples/tests"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +420,7 @@ func TestExamples(t *testing.T) {
 		WriteText(&b, rep, TextOptions{})
 		t.Fatalf("examples fail:\n%s", b.String())
 	}
-	pack, err := rules.Load([]string{"../../examples/rules"}, nil)
+	pack, err := rules.Load([]string{"../examples/rules"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
-package ruletest
+package testspec
 
 import (
 	"strings"
 	"time"
+
+	"github.com/promoguard/promoguard/event"
 
 	"github.com/promoguard/promoguard/rules"
 )
@@ -15,7 +17,7 @@ const (
 	CodeDuplicateTest rules.Code = "duplicate_test"     // two test cases with one name in a file
 	CodeBadTime       rules.Code = "bad_time"           // a time that is not RFC 3339
 	CodeBadValue      rules.Code = "bad_value"          // a value outside its list (state, severity, reason) or range (tolerance, count)
-	CodeBadEvent      rules.Code = "bad_event"          // an input event that is not a valid event (engine.Decode says why)
+	CodeBadEvent      rules.Code = "bad_event"          // an input event that is not a valid event (event.Decode says why)
 	CodeBadSeries     rules.Code = "bad_series"         // a series whose lists, count and times do not agree
 	CodeBadStep       rules.Code = "bad_step"           // a step with no action or two, or an advance before any event
 	CodeConflict      rules.Code = "conflicting_fields" // fields that exclude each other, such as expect_none with expect
@@ -28,15 +30,15 @@ const (
 // a tenth of a percentage point of a fraction.
 const DefaultTolerance = 0.001
 
-// Alert and correction states, and the reasons an alert resolves or a
-// correction is withdrawn, as the engine writes them (engine/ruletest checks
-// that these lists stay equal to the engine's).
-var (
-	AlertStates      = []string{"firing", "resolved"}
-	CorrectionStates = []string{"active", "withdrawn"}
-	Reasons          = []string{"cleared", "cancelled", "superseded", "ended", "rule_removed", "delisted"}
-	Severities       = []string{"info", "warning", "critical"}
-)
+// names turns the wire format's typed codes into the strings a loader
+// offers as choices.
+func names[T ~string](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
 
 // File is one test file.
 type File struct {
@@ -137,9 +139,9 @@ type AlertExpectation struct {
 	Rule     RuleRef
 	SKU      string
 	Channel  string
-	Promo    string // the promotion of a promo-scope alert
-	State    string // default firing
-	Reason   string
+	Promo    string      // the promotion of a promo-scope alert
+	State    event.State // default firing
+	Reason   event.Reason
 	Severity string
 	Message  string
 	At       time.Time
@@ -160,8 +162,8 @@ type CorrectionExpectation struct {
 	Pos       rules.Pos
 	SKU       string
 	Channel   string
-	State     string // default active
-	Reason    string
+	State     event.State // default active
+	Reason    event.Reason
 	Corrected Number // corrected_price
 	Effective Number // effective_price
 	Floor     Number

@@ -14,8 +14,8 @@ func TestPurity(t *testing.T) {
 		t.Skip("runs go list")
 	}
 	forbidden := map[string][]string{
-		"github.com/promoguard/promoguard/engine/ruletest": nil,
-		"github.com/promoguard/promoguard/rules/ruletest":  {"github.com/promoguard/promoguard/engine"},
+		"github.com/promoguard/promoguard/ruletest":       nil,
+		"github.com/promoguard/promoguard/rules/testspec": {"github.com/promoguard/promoguard/engine"},
 	}
 	common := []string{"github.com/segmentio/kafka-go", "github.com/twmb/franz-go", "github.com/rs/zerolog", "net/http",
 		"github.com/promoguard/promoguard/cmd", "github.com/promoguard/promoguard/connectors"}

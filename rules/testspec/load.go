@@ -1,4 +1,4 @@
-package ruletest
+package testspec
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/promoguard/promoguard/event"
 
 	"github.com/agnivade/levenshtein"
 	"github.com/prometheus/common/model"
@@ -754,7 +756,7 @@ func (l *loader) alert(n *node) *AlertExpectation {
 	if n.kind != kindMap {
 		return nil
 	}
-	a := &AlertExpectation{Pos: n.pos, State: "firing", Tolerance: DefaultTolerance}
+	a := &AlertExpectation{Pos: n.pos, State: event.StateFiring, Tolerance: DefaultTolerance}
 	if rn := fields["rule"]; rn == nil {
 		l.add(n.pos, rules.CodeMissingField, "an expected alert needs rule: (group/rule)")
 	} else {
@@ -770,13 +772,13 @@ func (l *loader) alert(n *node) *AlertExpectation {
 		}
 	}
 	if v := fields["state"]; v != nil {
-		a.State = l.oneOf(v, "alert state", AlertStates)
+		a.State = event.State(l.oneOf(v, "alert state", names(event.AlertStates())))
 	}
 	if v := fields["reason"]; v != nil {
-		a.Reason = l.oneOf(v, "reason", Reasons)
+		a.Reason = event.Reason(l.oneOf(v, "reason", names(event.Reasons())))
 	}
 	if v := fields["severity"]; v != nil {
-		a.Severity = l.oneOf(v, "severity", Severities)
+		a.Severity = l.oneOf(v, "severity", rules.SeverityNames())
 	}
 	if v := fields["at"]; v != nil {
 		a.At = l.time(v, "at")
@@ -819,7 +821,7 @@ func (l *loader) correction(n *node) *CorrectionExpectation {
 	if n.kind != kindMap {
 		return nil
 	}
-	c := &CorrectionExpectation{Pos: n.pos, State: "active", Tolerance: DefaultTolerance}
+	c := &CorrectionExpectation{Pos: n.pos, State: event.StateActive, Tolerance: DefaultTolerance}
 	strs := []struct {
 		key string
 		dst *string
@@ -830,10 +832,10 @@ func (l *loader) correction(n *node) *CorrectionExpectation {
 		}
 	}
 	if v := fields["state"]; v != nil {
-		c.State = l.oneOf(v, "correction state", CorrectionStates)
+		c.State = event.State(l.oneOf(v, "correction state", names(event.CorrectionStates())))
 	}
 	if v := fields["reason"]; v != nil {
-		c.Reason = l.oneOf(v, "reason", Reasons)
+		c.Reason = event.Reason(l.oneOf(v, "reason", names(event.Reasons())))
 	}
 	nums := []struct {
 		key string
