@@ -1,4 +1,4 @@
-// Package ruletest is the rule unit-test file format: its schema, loading
+// Package testspec is the rule unit-test file format: its schema, loading
 // with positions, and validation. It is to `promoguard test` what package
 // rules is to rule files: it parses and validates, and never evaluates.
 // The runner, ruletest, decodes the events with event.Decode and
