@@ -336,19 +336,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	log := d.cfg.Log
-	d.out = &kafka.Writer{
-		Addr: kafka.TCP(d.cfg.Brokers...), Transport: d.tr, Balancer: &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000,
-		MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
-	}
-	d.changelog = &kafka.Writer{
-		Addr: kafka.TCP(d.cfg.Brokers...), Transport: d.tr, Balancer: samePartition{},
-		// kafka-go allocates BatchSize messages for every batch: keep it
-		// near what a batch of events changes
-		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000,
-		MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
-		Compression: kafka.Snappy,
-	}
+	d.out = newWriter(d.cfg.Brokers, d.tr, writerOptions{Attempts: daemonAttempts})
+	d.changelog = newWriter(d.cfg.Brokers, d.tr, writerOptions{Attempts: daemonAttempts, ToNamedPartition: true})
 	defer d.out.Close()
 	defer d.changelog.Close()
 	probeCtx, stopProbe := context.WithCancel(ctx)
@@ -501,12 +490,6 @@ func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 		gen.Start(func(gctx context.Context) { w.run(ctx, gctx) })
 	}
 }
-
-// samePartition writes each message to the partition it names: the
-// changelog of partition p is partition p of the changelog topic.
-type samePartition struct{}
-
-func (samePartition) Balance(msg kafka.Message, partitions ...int) int { return msg.Partition }
 
 // partitionOf is the partition of prices and stock a key hashes to with
 // murmur2, as the Java client and the daemon's writers place it.
