@@ -252,13 +252,12 @@ func (d *Daemon) Ready() (bool, string) {
 		if !w.caughtUp.Load() {
 			behind = append(behind, fmt.Sprint(p))
 		}
-		if since := w.failing.Load(); since != 0 {
-			why := ""
-			if e := w.failErr.Load(); e != nil {
-				why = ": " + *e
+		if since, why, ok := w.out.unacknowledged(); ok {
+			if why != "" {
+				why = ": " + why
 			}
 			failing = append(failing, fmt.Sprintf("partition %d: records not acknowledged for %s%s",
-				p, now.Sub(time.Unix(0, since)).Round(time.Millisecond), why))
+				p, now.Sub(since).Round(time.Millisecond), why))
 		}
 	}
 	if len(failing) > 0 {
