@@ -10,168 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/promoguard/promoguard/event"
-
-	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
 )
-
-// Topics names the daemon's topics (DESIGN §8).
-type Topics struct {
-	Prices, Stock, Promotions       string
-	Alerts, Corrections, DeadLetter string
-	Changelog                       string
-	ChannelAlerts                   bool   // also route each alert to ChannelAlertPrefix+<channel>
-	ChannelAlertPrefix              string // default "pricing.alerts."
-}
-
-// DefaultTopics returns the default topic names for consumer group group.
-func DefaultTopics(group string) Topics {
-	return Topics{
-		Prices: "pricing.prices", Stock: "pricing.stock", Promotions: "pricing.promotions",
-		Alerts: "pricing.alerts", Corrections: "pricing.corrections", DeadLetter: "pricing.deadletter",
-		Changelog: "promoguard.state." + group, ChannelAlertPrefix: "pricing.alerts.",
-	}
-}
-
-// Observer hears what the daemon does, for metrics. Its methods are called
-// from several goroutines.
-type Observer interface {
-	Event(topic, typ string)
-	DeadLetter(reason string)
-	WrongPartition(topic string)
-	Produced(topic string, n int)
-	Changelog(n int)
-	Commit()
-	Batch(d time.Duration)
-	EventToOutput(d time.Duration)
-	Lag(topic string, partition int, lag int64)
-	Assigned(n int)
-	EngineStats(prev, cur engine.Stats)
-	// BrokerReachable reports each probe of the brokers (Config.ProbeInterval).
-	BrokerReachable(ok bool)
-	// ProduceFailed hears each failed attempt to produce (retried).
-	ProduceFailed()
-}
-
-// Config configures a Daemon. Zero values take the defaults noted.
-type Config struct {
-	Brokers  []string
-	Security Security
-	Group    string // default "promoguard"
-	Topics   Topics // default DefaultTopics(Group)
-	// CreateTopics creates missing topics (Partitions each, the changelog
-	// compacted); otherwise the daemon names the missing ones and stops.
-	CreateTopics bool
-	Partitions   int // default 6
-
-	Engine engine.Options
-	Decode event.DecodeOptions
-
-	// BatchSize and BatchTimeout bound a batch: the events applied before
-	// their outputs are produced, the changelog written and the offsets
-	// committed. Defaults 1000 and 20 ms.
-	BatchSize    int
-	BatchTimeout time.Duration
-	// MaxWait is how long a partition waits for a lagging input before it
-	// applies the events of the others out of timestamp order. Default
-	// 500 ms.
-	MaxWait time.Duration
-	// Grace is how long an event waits, once fetched, for events of the
-	// other inputs with earlier timestamps that were produced at about the
-	// same time but not fetched yet; an event is applied at once when
-	// every input has one queued. It costs that much latency when an
-	// input is idle. Default 20 ms.
-	Grace time.Duration
-	// CheckpointInterval is how often a partition writes its changed state
-	// and input offsets to the changelog (outputs are produced every
-	// batch). After a crash the input since the last checkpoint is read
-	// again and its outputs come again, with the same ids. Default 1 s.
-	CheckpointInterval time.Duration
-	// SessionTimeout of the consumer group. Default 10 s.
-	SessionTimeout time.Duration
-	// ShutdownTimeout bounds the last batch's produce and commit on
-	// shutdown. Default 15 s.
-	ShutdownTimeout time.Duration
-	// ProbeInterval is how often the daemon asks the brokers for metadata
-	// to tell whether they are reachable; two failures in a row make it
-	// not ready until one succeeds. Default 1 s.
-	ProbeInterval time.Duration
-
-	// IdleAdvance, when positive, lets a partition whose inputs have been
-	// idle this long move its watermark to the wall clock (less the
-	// allowed lateness), so that promotion ends and `for`/`repeat` timers
-	// fire without traffic. Outputs then depend on when the idling
-	// happened, not only on the input: 0 (the default) keeps the daemon
-	// exactly reproducible by replay.
-	IdleAdvance time.Duration
-
-	// Tap, when set, hears every output once its record is acknowledged
-	// (for printing them in a demo). It is called from the partitions'
-	// goroutines.
-	Tap func(event.Output)
-
-	Log      zerolog.Logger
-	Observer Observer         // nil: none
-	Now      func() time.Time // wall clock for latency; default time.Now
-}
-
-func (c Config) withDefaults() Config {
-	if c.Group == "" {
-		c.Group = "promoguard"
-	}
-	def := DefaultTopics(c.Group)
-	t := &c.Topics
-	for _, f := range []struct {
-		p *string
-		d string
-	}{
-		{&t.Prices, def.Prices}, {&t.Stock, def.Stock}, {&t.Promotions, def.Promotions},
-		{&t.Alerts, def.Alerts}, {&t.Corrections, def.Corrections}, {&t.DeadLetter, def.DeadLetter},
-		{&t.Changelog, def.Changelog}, {&t.ChannelAlertPrefix, def.ChannelAlertPrefix},
-	} {
-		if *f.p == "" {
-			*f.p = f.d
-		}
-	}
-	if c.Partitions <= 0 {
-		c.Partitions = 6
-	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 1000
-	}
-	if c.BatchTimeout <= 0 {
-		c.BatchTimeout = 20 * time.Millisecond
-	}
-	if c.MaxWait <= 0 {
-		c.MaxWait = 500 * time.Millisecond
-	}
-	if c.Grace <= 0 {
-		c.Grace = 20 * time.Millisecond
-	}
-	if c.CheckpointInterval <= 0 {
-		c.CheckpointInterval = time.Second
-	}
-	if c.SessionTimeout <= 0 {
-		c.SessionTimeout = 10 * time.Second
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 15 * time.Second
-	}
-	if c.ProbeInterval <= 0 {
-		c.ProbeInterval = time.Second
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Observer == nil {
-		c.Observer = nopObserver{}
-	}
-	return c
-}
 
 // Daemon runs the engine on Kafka (DESIGN §8): one engine per assigned
 // partition number of the co-partitioned prices and stock topics, every
@@ -252,13 +94,12 @@ func (d *Daemon) Ready() (bool, string) {
 		if !w.caughtUp.Load() {
 			behind = append(behind, fmt.Sprint(p))
 		}
-		if since := w.failing.Load(); since != 0 {
-			why := ""
-			if e := w.failErr.Load(); e != nil {
-				why = ": " + *e
+		if since, why, ok := w.out.unacknowledged(); ok {
+			if why != "" {
+				why = ": " + why
 			}
 			failing = append(failing, fmt.Sprintf("partition %d: records not acknowledged for %s%s",
-				p, now.Sub(time.Unix(0, since)).Round(time.Millisecond), why))
+				p, now.Sub(since).Round(time.Millisecond), why))
 		}
 	}
 	if len(failing) > 0 {
@@ -336,19 +177,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	log := d.cfg.Log
-	d.out = &kafka.Writer{
-		Addr: kafka.TCP(d.cfg.Brokers...), Transport: d.tr, Balancer: &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000,
-		MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
-	}
-	d.changelog = &kafka.Writer{
-		Addr: kafka.TCP(d.cfg.Brokers...), Transport: d.tr, Balancer: samePartition{},
-		// kafka-go allocates BatchSize messages for every batch: keep it
-		// near what a batch of events changes
-		RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond, BatchSize: 1000,
-		MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: time.Second,
-		Compression: kafka.Snappy,
-	}
+	d.out = newWriter(d.cfg.Brokers, d.tr, writerOptions{Attempts: daemonAttempts})
+	d.changelog = newWriter(d.cfg.Brokers, d.tr, writerOptions{Attempts: daemonAttempts, ToNamedPartition: true})
 	defer d.out.Close()
 	defer d.changelog.Close()
 	probeCtx, stopProbe := context.WithCancel(ctx)
@@ -399,67 +229,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// probe asks the brokers for their metadata every ProbeInterval, so that readiness turns false while they are unreachable
-// (stopped, or cut off by the network) even when every partition is idle:
-// the readers and writers retry quietly on their own.
-func (d *Daemon) probe(ctx context.Context) {
-	tick := time.NewTicker(d.cfg.ProbeInterval)
-	defer tick.Stop()
-	failures := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		err := d.probeOnce(ctx, max(2*d.cfg.ProbeInterval, 2*time.Second))
-		if ctx.Err() != nil {
-			return
-		}
-		d.cfg.Observer.BrokerReachable(err == nil)
-		if err == nil {
-			if failures >= 2 {
-				d.cfg.Log.Info().Msg("brokers reachable again")
-			}
-			failures = 0
-			d.unreachable.Store(nil)
-			continue
-		}
-		failures++
-		if failures == 2 {
-			why := err.Error()
-			d.unreachable.Store(&why)
-			d.cfg.Log.Warn().Err(err).Msg("brokers unreachable: not ready until they answer")
-		}
-	}
-}
-
-// probeOnce opens a connection of its own to each broker in turn until one
-// answers a metadata request within timeout. (A kafka-go Transport would
-// answer from its metadata cache, and a pooled connection can hang.)
-func (d *Daemon) probeOnce(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for _, b := range d.cfg.Brokers {
-		conn, err := d.dialer.DialContext(ctx, "tcp", b)
-		if err != nil {
-			last = err
-			continue
-		}
-		if dl, ok := ctx.Deadline(); ok {
-			conn.SetDeadline(dl)
-		}
-		_, err = conn.Brokers()
-		conn.Close()
-		if err == nil {
-			return nil
-		}
-		last = err
-	}
-	return last
-}
-
 func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 	nums := map[int]int64{}
 	stock := map[int]int64{}
@@ -502,12 +271,6 @@ func (d *Daemon) startGeneration(ctx context.Context, gen *kafka.Generation) {
 	}
 }
 
-// samePartition writes each message to the partition it names: the
-// changelog of partition p is partition p of the changelog topic.
-type samePartition struct{}
-
-func (samePartition) Balance(msg kafka.Message, partitions ...int) int { return msg.Partition }
-
 // partitionOf is the partition of prices and stock a key hashes to with
 // murmur2, as the Java client and the daemon's writers place it.
 func (d *Daemon) partitionOf(key []byte) int {
@@ -516,19 +279,3 @@ func (d *Daemon) partitionOf(key []byte) int {
 	}
 	return (&kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: key}, d.partIDs...)
 }
-
-type nopObserver struct{}
-
-func (nopObserver) Event(string, string)          {}
-func (nopObserver) DeadLetter(string)             {}
-func (nopObserver) WrongPartition(string)         {}
-func (nopObserver) Produced(string, int)          {}
-func (nopObserver) Changelog(int)                 {}
-func (nopObserver) Commit()                       {}
-func (nopObserver) Batch(time.Duration)           {}
-func (nopObserver) EventToOutput(time.Duration)   {}
-func (nopObserver) Lag(string, int, int64)        {}
-func (nopObserver) Assigned(int)                  {}
-func (nopObserver) EngineStats(_, _ engine.Stats) {}
-func (nopObserver) BrokerReachable(bool)          {}
-func (nopObserver) ProduceFailed()                {}
