@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/promoguard/promoguard/bench"
+	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
 )
@@ -70,7 +71,7 @@ func (c *benchCmd) Run(e env) error {
 			return err
 		}
 		if err := writeFileOr(e.stdout, c.Out, buf.Bytes()); err != nil {
-			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, pathErr(err))
+			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, file.PathErr(err))
 			return exitError{1}
 		}
 		return nil
@@ -82,7 +83,7 @@ func (c *benchCmd) Run(e env) error {
 	if err := opts.Gen.Validate(); err != nil {
 		return err
 	}
-	if !c.Quiet && isTerminal(e.stderr) {
+	if !c.Quiet && file.IsTerminal(e.stderr) {
 		opts.Progress = &barProgress{w: e.stderr}
 	}
 	rep, err := bench.Bench(opts)
@@ -106,7 +107,7 @@ func (c *benchCmd) Run(e env) error {
 		chart = strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".svg"
 	}
 	if err := writeFileOr(e.stdout, c.Out, buf.Bytes()); err != nil {
-		fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, pathErr(err))
+		fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, file.PathErr(err))
 		return exitError{1}
 	}
 	if chart != "" {
@@ -115,7 +116,7 @@ func (c *benchCmd) Run(e env) error {
 			return err
 		}
 		if err := os.WriteFile(chart, svg.Bytes(), 0o644); err != nil {
-			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", chart, pathErr(err))
+			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", chart, file.PathErr(err))
 			return exitError{1}
 		}
 		if c.Format == "text" && c.Out == "" {

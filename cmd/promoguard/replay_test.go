@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/event"
 )
 
@@ -173,55 +174,6 @@ func TestReplayOversize(t *testing.T) {
 	// the line after it still counts: the price below cost fires
 	if len(alerts(recs, "below-cost", event.StateFiring)) != 1 {
 		t.Errorf("the line after the oversize one was not applied:\n%s", out)
-	}
-}
-
-// An oversize line's sha256 is of the line without its end of line,
-// wherever the reader's buffer boundaries fall.
-func TestLineReader(t *testing.T) {
-	for _, n := range []int{0, 1, 9, 10, 11, 65534, 65535, 65536, 65537, 131071, 131072} {
-		for _, eol := range []string{"\n", "\r\n", ""} {
-			line := strings.Repeat("a", n)
-			if n > 0 {
-				line = line[:n-1] + "b"
-			}
-			lr := &lineReader{max: 10}
-			rest := "next\r\n"
-			if eol == "" { // the last line, without an end of line
-				rest = ""
-			}
-			lr.reset(strings.NewReader(line + eol + rest))
-			err := lr.next()
-			if n == 0 && eol == "" {
-				if err != io.EOF {
-					t.Errorf("empty input: want EOF, got %v", err)
-				}
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			over := n > 10
-			if lr.size != int64(n) || (lr.sum != nil) != over || lr.num != 1 {
-				t.Errorf("n %d eol %q: size %d, oversize %v, num %d", n, eol, lr.size, lr.sum != nil, lr.num)
-			}
-			if over {
-				sum := sha256.Sum256([]byte(line))
-				if !bytes.Equal(lr.sum, sum[:]) || string(lr.line) != line[:10] {
-					t.Errorf("n %d eol %q: wrong sum or prefix %q", n, eol, lr.line)
-				}
-			} else if string(lr.line) != line {
-				t.Errorf("n %d eol %q: line %q", n, eol, lr.line)
-			}
-			if eol != "" {
-				if err := lr.next(); err != nil || string(lr.line) != "next" || lr.num != 2 {
-					t.Errorf("n %d eol %q: second line %q, %v", n, eol, lr.line, err)
-				}
-			}
-			if err := lr.next(); err != io.EOF {
-				t.Errorf("n %d eol %q: want EOF, got %v", n, eol, err)
-			}
-		}
 	}
 }
 
@@ -572,7 +524,7 @@ func TestReplayJSONSummary(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
-	var s replaySummary
+	var s file.Summary
 	dec := json.NewDecoder(strings.NewReader(errOut))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 
+	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/rules"
 	"github.com/promoguard/promoguard/rules/testspec"
 	"github.com/promoguard/promoguard/ruletest"
@@ -70,20 +71,20 @@ func (c *testCmd) Run(e env) error {
 	if c.JUnit != "" {
 		f, err := os.Create(c.JUnit)
 		if err != nil {
-			return fmt.Errorf("--junit: %v", pathErr(err))
+			return fmt.Errorf("--junit: %v", file.PathErr(err))
 		}
 		werr := ruletest.WriteJUnit(f, rep)
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
 		if werr != nil {
-			return fmt.Errorf("--junit %s: %v", c.JUnit, pathErr(werr))
+			return fmt.Errorf("--junit %s: %v", c.JUnit, file.PathErr(werr))
 		}
 	}
 	if c.Format == "json" {
 		err = ruletest.WriteJSON(e.stdout, rep)
 	} else {
-		color := !c.NoColor && os.Getenv("NO_COLOR") == "" && isTerminal(e.stdout)
+		color := !c.NoColor && os.Getenv("NO_COLOR") == "" && file.IsTerminal(e.stdout)
 		err = ruletest.WriteText(e.stdout, rep, ruletest.TextOptions{Color: color, Verbose: c.Verbose})
 	}
 	if err != nil {
