@@ -17,6 +17,9 @@ type Record struct {
 	// Source names where the record came from, as dead letters and
 	// explanations show it: "file:line", "topic/partition@offset".
 	Source string
+	// Input is which of several inputs the record came from (a Kafka
+	// topic), for DriverOptions.Check; "" when there is one.
+	Input string
 	// Tombstone marks a Kafka record with a null value on the promotions
 	// topic: the cancellation of promotion Key at Time (event.Tombstone).
 	Tombstone bool

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/event"
@@ -134,4 +135,53 @@ func (a *ackLog) Read(ctx context.Context) (engine.Record, engine.Ack, error) {
 	}
 	a.n++
 	return a.src.Read(ctx)
+}
+
+// TestDriverSteps drives the engine step by step as a Kafka partition
+// worker does: the future check against the Clock, a Check of the topic, a
+// tombstone, and the dead-letter hook.
+func TestDriverSteps(t *testing.T) {
+	rs, err := rules.LoadSource("r.yaml", []byte("group: g\nrules:\n  - name: r\n    if: price < 1\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	var hooked []event.Code
+	d := engine.NewDriver(engine.New(rs, engine.Options{}), engine.DriverOptions{
+		Decode: event.DecodeOptions{MaxSkew: time.Hour},
+		Clock:  engine.ClockFunc(func() time.Time { return now }),
+		Check: func(rec engine.Record, ev *event.Event) error {
+			if rec.Input == "prices" && ev.Type != event.TypePrice {
+				return &event.InputError{Reason: event.WrongTopic, Msg: "not a price"}
+			}
+			return nil
+		},
+		OnDeadLetter: func(dl *event.DeadLetter) { hooked = append(hooked, dl.Reason) },
+	})
+	price := `{"type":"price","sku":"a","channel":"web","price":0.5,"ts":"2026-01-01T12:00:00Z"}`
+	future := `{"type":"price","sku":"a","channel":"web","price":5,"ts":"2026-01-01T14:00:00Z"}`
+	stock := `{"type":"stock","sku":"a","warehouse":"w","on_hand":1,"ts":"2026-01-01T12:00:00Z"}`
+
+	ev, err := d.Decode(engine.Record{Value: []byte(price), Source: "prices/0@1", Input: "prices"})
+	if err != nil || ev.Source != "prices/0@1" {
+		t.Fatalf("decode: %v, %v", ev, err)
+	}
+	out := d.Push(ev, nil)
+	out = d.Step(engine.Record{Value: []byte(future), Source: "prices/0@2", Input: "prices"}, out)
+	out = d.Step(engine.Record{Value: []byte(stock), Source: "prices/0@3", Input: "prices"}, out)
+	out = d.Step(engine.Record{Tombstone: true, Key: "p1", Time: now, Source: "promotions/0@1"}, out)
+	out = d.Flush(out)
+	var kinds []string
+	for _, o := range out {
+		kinds = append(kinds, o.Kind())
+	}
+	if w := []string{"dead_letter", "dead_letter", "alert"}; !slices.Equal(kinds, w) {
+		t.Errorf("outputs %q, want %q", kinds, w)
+	}
+	if w := []event.Code{event.BadFuture, event.WrongTopic}; !slices.Equal(hooked, w) {
+		t.Errorf("dead letters %q, want %q", hooked, w)
+	}
+	if st := d.Stats(); st.Records != 3 || st.Events != 2 || st.DeadLetters != 2 {
+		t.Errorf("stats %+v", st)
+	}
 }
