@@ -71,7 +71,7 @@ func (c *replayCmd) Run(e env) error {
 		if !errors.As(err, &list) {
 			return err
 		}
-		c.printLoadErrors(e, list)
+		writeLoadErrors(e.stderr, list, c.Format == "json")
 		return exitError{2}
 	}
 	if c.MaxLine <= 0 {
@@ -165,17 +165,4 @@ func (c *replayCmd) Run(e env) error {
 		}
 	}
 	return nil
-}
-
-func (c *replayCmd) printLoadErrors(e env, list rules.Errors) {
-	if c.Format == "json" {
-		enc := json.NewEncoder(e.stderr)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
-			Errors rules.Errors `json:"errors"`
-		}{list})
-		return
-	}
-	fmt.Fprint(e.stderr, list.Pretty())
-	fmt.Fprintf(e.stderr, "%d error%s\n", len(list), plural(len(list)))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -106,15 +105,10 @@ func (c *testCmd) loadErrors(e env, err error) error {
 	if !errors.As(err, &list) {
 		return err
 	}
+	w := e.stderr
 	if c.Format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
-			Errors rules.Errors `json:"errors"`
-		}{list})
-	} else {
-		fmt.Fprint(e.stderr, list.Pretty())
-		fmt.Fprintf(e.stderr, "%d error%s\n", len(list), plural(len(list)))
+		w = e.stdout
 	}
+	writeLoadErrors(w, list, c.Format == "json")
 	return exitError{2}
 }
