@@ -56,3 +56,45 @@ func TestLineReader(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLineReader checks the reader against a plain split: every line, its
+// \r\n or \n end dropped, whole when it fits, else its first max bytes,
+// its length and its sha256.
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\nbb\r\nccc"), 2)
+	f.Add([]byte("\r\r\n\n\r"), 1)
+	f.Add([]byte(strings.Repeat("x", 70000)+"\ny"), 10)
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		if max <= 0 || max > 1<<20 {
+			return
+		}
+		want := strings.Split(string(data), "\n")
+		if len(want[len(want)-1]) == 0 {
+			want = want[:len(want)-1] // no line after a final \n
+		}
+		lr := &lineReader{max: max}
+		lr.reset(bytes.NewReader(data))
+		for i, w := range want {
+			w = strings.TrimSuffix(w, "\r")
+			if err := lr.next(); err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			if lr.num != i+1 || lr.size != int64(len(w)) {
+				t.Fatalf("line %d: num %d size %d, want %d", i+1, lr.num, lr.size, len(w))
+			}
+			if len(w) <= max {
+				if lr.sum != nil || string(lr.line) != w {
+					t.Fatalf("line %d: %q, want %q", i+1, lr.line, w)
+				}
+				continue
+			}
+			sum := sha256.Sum256([]byte(w))
+			if !bytes.Equal(lr.sum, sum[:]) || string(lr.line) != w[:max] {
+				t.Fatalf("line %d: wrong prefix or sum", i+1)
+			}
+		}
+		if err := lr.next(); err != io.EOF {
+			t.Fatalf("after %d lines: %v, want EOF", len(want), err)
+		}
+	})
+}
