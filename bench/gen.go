@@ -4,9 +4,10 @@
 //
 // The generator is seeded and deterministic: the same Config writes the same
 // bytes on every machine, so a benchmark figure names the stream it was
-// measured on. The harness drives the real engine (event.Decode, then an
-// engine.Sequencer per shard, then the outputs encoded as the daemon writes
-// them); it never imports Kafka, and it never asserts a speed.
+// measured on. The harness drives the real engine through the one
+// engine.Driver per shard (decode, sequencer, engine), then encodes the
+// outputs as the daemon writes them; it never imports Kafka, and it never
+// asserts a speed.
 package bench
 
 import (

@@ -126,14 +126,13 @@ type Point struct {
 type worker struct {
 	idx    []int32
 	eng    *engine.Engine
-	seq    *engine.Sequencer
+	drv    *engine.Driver
 	lat    []uint32 // per event, ns (saturating)
 	marks  []mark   // progress checkpoints
 	out    []byte   // encoded records, as a writer would buffer them
 	outs   int64
 	bytes  int64
 	kinds  [3]int64
-	dead   int64
 	failed error
 }
 
@@ -178,7 +177,7 @@ func Run(in *Input, opts RunOptions) (*Result, error) {
 		}
 		eng := engine.New(opts.Rules, eo)
 		workers[i] = &worker{
-			idx: shards[i], eng: eng, seq: engine.NewSequencer(eng),
+			idx: shards[i], eng: eng, drv: engine.NewDriver(eng, engine.DriverOptions{}),
 			lat: make([]uint32, len(shards[i])),
 		}
 	}
@@ -241,49 +240,46 @@ func Run(in *Input, opts RunOptions) (*Result, error) {
 
 func (w *worker) run(in *Input, clock func() int64, step int, progress func(int)) {
 	var out []event.Output
-	dec := event.DecodeOptions{}
 	var runTS time.Time
-	runFrom := 0       // index in w.idx of the first event of the buffered run
+	var run []int      // index in w.idx of each event of the buffered run
 	var starts []int64 // when each event of the buffered run started
 	reported := 0
 	flush := func() {
-		out = w.seq.Flush(out)
+		out = w.drv.Flush(out)
 		w.encode(out)
 		clear(out)
 		out = out[:0]
 		end := clock()
 		for k, t := range starts {
-			w.lat[runFrom+k] = sat(end - t)
+			w.lat[run[k]] = sat(end - t)
 		}
-		runFrom += len(starts)
-		starts = starts[:0]
+		run, starts = run[:0], starts[:0]
 	}
 	for j, i := range w.idx {
 		t := clock()
-		ev, err := event.Decode(in.Lines[i], dec)
+		rec := engine.Record{Value: in.Lines[i]}
+		ev, err := w.drv.Decode(rec)
 		if err != nil {
 			// generated events always decode; a bad one is counted and
 			// encoded as replay would, ahead of the buffered run
-			w.dead++
-			w.encode([]event.Output{event.NewDeadLetter(err, in.Lines[i], "bench:"+strconv.Itoa(int(i)))})
-			flush()
+			rec.Source = "bench:" + strconv.Itoa(int(i))
+			w.encode([]event.Output{w.drv.DeadLetter(rec, err)})
 			w.lat[j] = sat(clock() - t)
-			runFrom = j + 1
 			continue
 		}
 		if len(starts) > 0 && !ev.TS.Equal(runTS) {
 			flush()
 		}
-		starts = append(starts, t)
+		run, starts = append(run, j), append(starts, t)
 		runTS = ev.TS
-		out = w.seq.Push(ev, out)
+		out = w.drv.Push(ev, out)
 		if (j+1)%step == 0 {
 			w.marks = append(w.marks, mark{t: clock(), done: j + 1})
 			progress(j + 1 - reported)
 			reported = j + 1
 		}
 	}
-	out = w.seq.Finish(out)
+	out = w.drv.Finish(out)
 	flush()
 	w.marks = append(w.marks, mark{t: clock(), done: len(w.idx)})
 	progress(len(w.idx) - reported)
@@ -335,7 +331,7 @@ func (r *Result) collect(workers []*worker, t0 int64) {
 		r.OutputsByKind[event.KindAlert] += w.kinds[0]
 		r.OutputsByKind[event.KindCorrection] += w.kinds[1]
 		r.OutputsByKind[event.KindDeadLetter] += w.kinds[2]
-		r.DeadLetters += w.dead
+		r.DeadLetters += w.drv.Stats().DeadLetters
 		st := w.eng.Stats()
 		r.Late += st.Late
 		r.Evaluations += st.Evaluations

@@ -1,6 +1,6 @@
 // Package ruletest runs rule unit tests (the files of package
 // rules/testspec) through the real engine: each case gets a fresh
-// engine.Engine fed through an engine.Sequencer in event time, exactly as
+// engine.Engine fed through an engine.Driver in event time, exactly as
 // replay and run feed it — there is no second evaluator — and the records it
 // emits are compared with the case's expectations at each checkpoint. It
 // also reports which loaded rules no case exercised, and writes results as
@@ -277,7 +277,7 @@ func (r *Runner) runCase(p *prepared) (*CaseResult, *caseRun) {
 		AllowedLateness: c.Lateness,
 		OnRuleError:     func(e engine.RuleError) { ruleErrs = append(ruleErrs, e) },
 	})
-	seq := engine.NewSequencer(eng)
+	d := engine.NewDriver(eng, engine.DriverOptions{})
 	run := &caseRun{}
 	var out []event.Output
 	from, acted := 0, false
@@ -291,32 +291,32 @@ func (r *Runner) runCase(p *prepared) (*CaseResult, *caseRun) {
 	}
 	for i, st := range c.Steps {
 		for _, ev := range p.events[i] {
-			out = seq.Push(ev, out)
+			out = d.Push(ev, out)
 			acted = true
 		}
 		switch {
 		case st.Advance > 0:
-			out = seq.Flush(out)
-			out = seq.Advance(eng.Watermark().Add(st.Advance), out)
+			out = d.Flush(out)
+			out = d.Advance(eng.Watermark().Add(st.Advance), out)
 			acted = true
 		case !st.Until.IsZero():
-			out = seq.Flush(out)
+			out = d.Flush(out)
 			if wm := eng.Watermark(); st.Until.Before(wm) {
 				res.Failures = append(res.Failures, &Failure{
 					Checkpoint: st.Label, Pos: st.Pos, Kind: KindStep,
 					Message: fmt.Sprintf("until %s is before the watermark %s: the clock never moves back", fmtTime(st.Until), fmtTime(wm)),
 				})
 			} else {
-				out = seq.Advance(st.Until, out)
+				out = d.Advance(st.Until, out)
 			}
 			acted = true
 		}
 		if st.Expect != nil {
-			out = seq.Flush(out)
+			out = d.Flush(out)
 			checkpoint("after "+st.Label, st.Expect.Pos, st.Expect)
 		}
 	}
-	out = seq.Finish(out)
+	out = d.Finish(out)
 	if c.Lateness > 0 {
 		acted = true // Finish ends the lateness hold: the clock may move
 	}

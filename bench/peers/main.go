@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/promoguard/promoguard/event"
 	"io"
 	"maps"
 	"os"
@@ -24,6 +23,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/promoguard/promoguard/event"
 
 	"github.com/expr-lang/expr/vm"
 
@@ -266,17 +267,13 @@ func (c *capturer) Eval(r *rules.Rule, x *rules.Expr, f *rules.Facts, ctx uint64
 
 func captureCalls(rs *rules.RuleSet, in *bench.Input, max int) ([]call, []*rules.Facts) {
 	c := &capturer{fb: newFallback(), max: max}
-	seq := engine.NewSequencer(engine.New(rs, engine.Options{Evaluator: c}))
+	d := engine.NewDriver(engine.New(rs, engine.Options{Evaluator: c}), engine.DriverOptions{})
 	var out []event.Output
 	for _, line := range in.Lines {
 		if len(c.calls) >= max {
 			break
 		}
-		ev, err := event.Decode(line, event.DecodeOptions{})
-		if err != nil {
-			continue
-		}
-		out = seq.Push(ev, out[:0])
+		out = d.Step(engine.Record{Value: line}, out[:0])
 	}
 	return c.calls, c.ctxs
 }

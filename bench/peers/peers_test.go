@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
-	"github.com/promoguard/promoguard/event"
 	"regexp"
 	"testing"
+
+	"github.com/promoguard/promoguard/event"
 
 	"github.com/promoguard/promoguard/bench"
 	"github.com/promoguard/promoguard/engine"
@@ -13,11 +14,14 @@ import (
 
 func replay(t *testing.T, rs *rules.RuleSet, in *bench.Input, ev engine.Evaluator) []byte {
 	t.Helper()
-	seq := engine.NewSequencer(engine.New(rs, engine.Options{Evaluator: ev}))
+	d := engine.NewDriver(engine.New(rs, engine.Options{Evaluator: ev}), engine.DriverOptions{})
 	var out []event.Output
 	var buf bytes.Buffer
 	emit := func() {
 		for _, o := range out {
+			if o.DeadLetter != nil {
+				t.Fatalf("generated event refused: %s", o.DeadLetter.Error)
+			}
 			b, err := o.MarshalJSON()
 			if err != nil {
 				t.Fatal(err)
@@ -28,14 +32,10 @@ func replay(t *testing.T, rs *rules.RuleSet, in *bench.Input, ev engine.Evaluato
 		out = out[:0]
 	}
 	for _, line := range in.Lines {
-		d, err := event.Decode(line, event.DecodeOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = seq.Push(d, out)
+		out = d.Step(engine.Record{Value: line}, out)
 		emit()
 	}
-	out = seq.Finish(out)
+	out = d.Finish(out)
 	emit()
 	// the parity rule's message lists keys() of a map, in Go's random order
 	return regexp.MustCompile(`deeper than on [^"]*"`).ReplaceAll(buf.Bytes(), []byte("X"))

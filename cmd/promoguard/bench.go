@@ -2,17 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
+	"github.com/rs/zerolog"
 
 	"github.com/promoguard/promoguard/bench"
+	"github.com/promoguard/promoguard/bench/kafkabench"
+	"github.com/promoguard/promoguard/connectors/embedded"
+	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/rules"
 )
@@ -70,7 +75,7 @@ func (c *benchCmd) Run(e env) error {
 			return err
 		}
 		if err := writeFileOr(e.stdout, c.Out, buf.Bytes()); err != nil {
-			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, pathErr(err))
+			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, file.PathErr(err))
 			return exitError{1}
 		}
 		return nil
@@ -82,12 +87,12 @@ func (c *benchCmd) Run(e env) error {
 	if err := opts.Gen.Validate(); err != nil {
 		return err
 	}
-	if !c.Quiet && isTerminal(e.stderr) {
-		opts.Progress = &barProgress{w: e.stderr}
+	if !c.Quiet && file.IsTerminal(e.stderr) {
+		opts.Progress = file.NewPhaseBar(e.stderr)
 	}
 	rep, err := bench.Bench(opts)
-	if p, ok := opts.Progress.(*barProgress); ok {
-		p.finish()
+	if p, ok := opts.Progress.(*file.PhaseBar); ok {
+		p.Finish()
 	}
 	if err != nil {
 		return err
@@ -106,7 +111,7 @@ func (c *benchCmd) Run(e env) error {
 		chart = strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".svg"
 	}
 	if err := writeFileOr(e.stdout, c.Out, buf.Bytes()); err != nil {
-		fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, pathErr(err))
+		fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", c.Out, file.PathErr(err))
 		return exitError{1}
 	}
 	if chart != "" {
@@ -115,7 +120,7 @@ func (c *benchCmd) Run(e env) error {
 			return err
 		}
 		if err := os.WriteFile(chart, svg.Bytes(), 0o644); err != nil {
-			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", chart, pathErr(err))
+			fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", chart, file.PathErr(err))
 			return exitError{1}
 		}
 		if c.Format == "text" && c.Out == "" {
@@ -134,35 +139,41 @@ func writeFileOr(w io.Writer, name string, data []byte) error {
 	return os.WriteFile(name, data, 0o644)
 }
 
-// barProgress shows one progress bar per phase of the benchmark.
-type barProgress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+// kafkaBenchFlags are bench's flags for the run through Kafka.
+type kafkaBenchFlags struct {
+	Kafka         string        `placeholder:"BROKERS" help:"Measure through Kafka instead of in-process: the brokers (host:port,...), or 'embedded' for the embedded broker. Runs a pass-through, the daemon at saturation, its restart, and the daemon at --kafka-rate."`
+	KafkaRate     float64       `name:"kafka-rate" default:"20000" placeholder:"N" help:"Offered events/s of the fixed-rate run through Kafka (default 20000)."`
+	KafkaDuration time.Duration `name:"kafka-duration" default:"10s" placeholder:"DUR" help:"Length of the fixed-rate run through Kafka (default 10s)."`
+	KafkaParts    int           `name:"kafka-partitions" default:"6" placeholder:"N" help:"Partitions of the topics the Kafka run creates (default 6)."`
 }
 
-func (p *barProgress) Phase(name string, total int64) {
-	p.finish()
-	p.bar = progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription(fmt.Sprintf("%-12s", name)),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("events"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
-}
-
-func (p *barProgress) Done(n int64) {
-	if p.bar != nil {
-		p.bar.Set64(n)
+// runKafkaBench runs bench/kafkabench and writes its report to out.
+func runKafkaBench(e env, f kafkaBenchFlags, gen bench.Config, rs *rules.RuleSet, format string, out io.Writer, quiet bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	brokers := strings.Split(f.Kafka, ",")
+	if f.Kafka == "embedded" {
+		b, err := embedded.Start(embedded.Options{Addr: "127.0.0.1:0"})
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		brokers = b.Brokers()
 	}
-}
-
-func (p *barProgress) finish() {
-	if p.bar != nil {
-		p.bar.Finish()
-		p.bar = nil
+	progress := func(p string) {
+		if !quiet {
+			fmt.Fprintf(e.stderr, "%s  %s\n", time.Now().Format("15:04:05"), p)
+		}
 	}
+	rep, err := kafkabench.Bench(ctx, kafkabench.Options{
+		Brokers: brokers, Rules: rs, Gen: gen, Partitions: f.KafkaParts,
+		Rate: f.KafkaRate, Duration: f.KafkaDuration, Log: zerolog.Nop(), Progress: progress,
+	})
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		return rep.WriteJSON(out)
+	}
+	return rep.WriteText(out, rs.Version)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/bench"
+	"github.com/promoguard/promoguard/connectors/file"
 )
 
 type genCmd struct {
@@ -61,7 +62,7 @@ func (c *genCmd) Run(e env) error {
 	name := "stdout"
 	if c.Out != "-" && c.Out != "" {
 		if f, err = os.Create(c.Out); err != nil {
-			fmt.Fprintf(e.stderr, "promoguard: create %s: %v\n", c.Out, pathErr(err))
+			fmt.Fprintf(e.stderr, "promoguard: create %s: %v\n", c.Out, file.PathErr(err))
 			return exitError{1}
 		}
 		dst, name = f, c.Out
@@ -85,7 +86,7 @@ func (c *genCmd) Run(e env) error {
 		}
 	}
 	if werr != nil {
-		fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", name, pathErr(werr))
+		fmt.Fprintf(e.stderr, "promoguard: write %s: %v\n", name, file.PathErr(werr))
 		return exitError{1}
 	}
 	if !c.Quiet {

@@ -4,12 +4,15 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/promoguard/promoguard/rules"
 )
 
 // version is set by the linker in release builds.
@@ -83,4 +86,19 @@ func run(args []string, e env) int {
 		fmt.Fprintln(e.stderr, "promoguard:", err)
 		return 2
 	}
+}
+
+// writeLoadErrors prints the positioned errors of rule or test files that
+// do not load: like a compiler, with a count, or as one JSON object.
+func writeLoadErrors(w io.Writer, list rules.Errors, asJSON bool) {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(struct {
+			Errors rules.Errors `json:"errors"`
+		}{list})
+		return
+	}
+	fmt.Fprint(w, list.Pretty())
+	fmt.Fprintf(w, "%d error%s\n", len(list), plural(len(list)))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,8 +16,8 @@ import (
 	"github.com/promoguard/promoguard/event"
 
 	"github.com/alecthomas/kong"
-	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/connectors/kafka"
 )
 
@@ -86,9 +85,6 @@ func (r *rate) parse(s string) error {
 	return nil
 }
 
-// maxProduceBatch is the most records written in one synchronous batch.
-const maxProduceBatch = kafka.WriterBatchSize
-
 func (c *produceCmd) Run(e env) error {
 	if len(c.Brokers) == 0 {
 		return errors.New("--brokers: at least one broker is required")
@@ -103,27 +99,31 @@ func (c *produceCmd) Run(e env) error {
 			return fmt.Errorf("--topics-*: %w", err)
 		}
 	}
-	files, err := openInputs(c.Files, e.stdin)
-	defer closeInputs(files)
+	files, err := file.Open(c.Files, e.stdin)
+	defer file.Close(files)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "promoguard:", err)
 		return exitError{1}
 	}
-	w, err := kafka.NewWriter(c.Brokers, c.Security, "")
+	p, err := kafka.NewProducer(c.Brokers, c.Security)
 	if err != nil {
 		return err
+	}
+	p.Topic, p.Rate = c.topic, float64(c.Rate)
+	var invalid int64
+	p.Invalid = func(where, msg string) {
+		invalid++
+		fmt.Fprintf(e.stderr, "%s: %s (skipped)\n", where, msg)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	p := &producer{cmd: c, e: e, w: w, checked: map[string]bool{}, byTopic: map[string]int64{}, start: time.Now()}
-	runErr := p.produce(ctx, files)
-	if err := w.Close(); err != nil && runErr == nil {
-		runErr = &kafkaError{err}
-	}
-	p.summary()
-	var inErr *inputError
-	var kErr *kafkaError
+	start := time.Now()
+	src := file.NewReader(files, event.DefaultMaxSize)
+	runErr := p.Run(ctx, src)
+	summary(e.stdout, p, src.Opened, invalid, time.Since(start))
+	var inErr *file.InputError
+	var kErr *kafka.WriteError
 	switch {
 	case errors.As(runErr, &inErr), errors.As(runErr, &kErr):
 		fmt.Fprintln(e.stderr, "promoguard:", runErr)
@@ -133,214 +133,43 @@ func (c *produceCmd) Run(e env) error {
 		return exitError{1}
 	case runErr != nil:
 		return runErr
-	case p.invalid > 0:
+	case invalid > 0:
 		return exitError{1}
 	}
 	return nil
 }
 
-// kafkaError is a failure to write to Kafka.
-type kafkaError struct{ err error }
-
-func (e *kafkaError) Error() string { return "write to Kafka: " + e.err.Error() }
-func (e *kafkaError) Unwrap() error { return e.err }
-
-type producer struct {
-	cmd     *produceCmd
-	e       env
-	w       *kafkago.Writer
-	checked map[string]bool // topics known to exist
-	batch   []kafkago.Message
-	start   time.Time
-
-	sent    int64
-	byTopic map[string]int64
-	invalid int64
-	skipped int64
-	files   int
-}
-
-func (p *producer) produce(ctx context.Context, files []*inputFile) error {
-	lr := &lineReader{max: event.DefaultMaxSize}
-	for _, f := range files {
-		p.files++
-		lr.reset(f.r)
-		for {
-			if err := ctx.Err(); err != nil {
-				if ferr := p.flush(context.Background()); ferr != nil {
-					return ferr
-				}
-				return err
-			}
-			err := lr.next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				if ferr := p.flush(ctx); ferr != nil {
-					return ferr
-				}
-				return &inputError{name: f.name, err: err}
-			}
-			line := lr.line
-			if lr.num == 1 {
-				line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
-			}
-			if lr.sum == nil && skipLine(line) {
-				p.skipped++
-				continue
-			}
-			where := fmt.Sprintf("%s:%d", f.label(), lr.num)
-			if lr.sum != nil {
-				p.bad(where, fmt.Sprintf("oversize: line is %d bytes, more than the limit of %d", lr.size, lr.max))
-				continue
-			}
-			kind, key, err := kafka.KeyOf(line)
-			if err != nil {
-				var ie *event.InputError
-				if errors.As(err, &ie) {
-					p.bad(where, string(ie.Reason)+": "+ie.Error())
-				} else {
-					p.bad(where, err.Error())
-				}
-				continue
-			}
-			topic := p.topic(kind)
-			if !p.checked[topic] {
-				// a missing topic is reported at once, by name, rather
-				// than after the writer's retries
-				if err := p.flush(ctx); err != nil {
-					return err
-				}
-				if _, err := kafka.Partitions(ctx, p.cmd.Brokers, p.cmd.Security, topic); err != nil {
-					return &kafkaError{err}
-				}
-				p.checked[topic] = true
-			}
-			if err := p.pace(ctx); err != nil {
-				if ferr := p.flush(context.Background()); ferr != nil {
-					return ferr
-				}
-				return err
-			}
-			p.batch = append(p.batch, kafkago.Message{Topic: topic, Key: []byte(key), Value: append([]byte(nil), line...)})
-			if len(p.batch) >= maxProduceBatch {
-				if err := p.flush(ctx); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return p.flush(ctx)
-}
-
-// pace waits, with a rate, until the next event is due, writing the batch
-// first so that it does not wait with it.
-func (p *producer) pace(ctx context.Context) error {
-	if p.cmd.Rate <= 0 {
-		return nil
-	}
-	n := p.sent + int64(len(p.batch))
-	due := p.start.Add(time.Duration(float64(n) / float64(p.cmd.Rate) * float64(time.Second)))
-	wait := time.Until(due)
-	if wait <= 0 {
-		return nil
-	}
-	if err := p.flush(ctx); err != nil {
-		return err
-	}
-	if wait = time.Until(due); wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func (p *producer) topic(kind string) string {
-	if p.cmd.Topic != "auto" {
-		return p.cmd.Topic
+func (c *produceCmd) topic(kind string) string {
+	if c.Topic != "auto" {
+		return c.Topic
 	}
 	switch kind {
 	case kafka.KindPrices:
-		return p.cmd.Topics.Prices
+		return c.Topics.Prices
 	case kafka.KindStock:
-		return p.cmd.Topics.Stock
+		return c.Topics.Stock
 	default:
-		return p.cmd.Topics.Promotions
+		return c.Topics.Promotions
 	}
-}
-
-func (p *producer) bad(where, msg string) {
-	p.invalid++
-	fmt.Fprintf(p.e.stderr, "%s: %s (skipped)\n", where, msg)
-}
-
-// flush writes the batch and waits for every record's acknowledgement.
-func (p *producer) flush(ctx context.Context) error {
-	if len(p.batch) == 0 {
-		return nil
-	}
-	if err := p.w.WriteMessages(ctx, p.batch...); err != nil {
-		var werrs kafkago.WriteErrors
-		if errors.As(err, &werrs) {
-			// the records without an error were written
-			for i, m := range p.batch {
-				if werrs[i] == nil {
-					p.count(m.Topic)
-				}
-			}
-			p.batch = p.batch[:0]
-			return &kafkaError{fmt.Errorf("%d of %d records failed: %w", werrs.Count(), len(werrs), firstErr(werrs))}
-		}
-		p.batch = p.batch[:0]
-		return &kafkaError{err}
-	}
-	for _, m := range p.batch {
-		p.count(m.Topic)
-	}
-	clear(p.batch)
-	p.batch = p.batch[:0]
-	return nil
-}
-
-func (p *producer) count(topic string) {
-	p.sent++
-	p.byTopic[topic]++
-}
-
-func firstErr(errs kafkago.WriteErrors) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // summary says what was written, by topic, and what was skipped.
-func (p *producer) summary() {
-	topics := make([]string, 0, len(p.byTopic))
-	for t := range p.byTopic {
+func summary(w io.Writer, p *kafka.Producer, files int, invalid int64, elapsed time.Duration) {
+	topics := make([]string, 0, len(p.ByTopic))
+	for t := range p.ByTopic {
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
 	parts := make([]string, len(topics))
 	for i, t := range topics {
-		parts[i] = fmt.Sprintf("%s %d", t, p.byTopic[t])
+		parts[i] = fmt.Sprintf("%s %d", t, p.ByTopic[t])
 	}
-	elapsed := time.Since(p.start).Round(time.Millisecond)
-	fmt.Fprintf(p.e.stdout, "produce: %d event%s from %d file%s in %s", p.sent, plural(int(p.sent)), p.files, plural(p.files), elapsed)
+	fmt.Fprintf(w, "produce: %d event%s from %d file%s in %s", p.Sent, plural(int(p.Sent)), files, plural(files), elapsed.Round(time.Millisecond))
 	if len(parts) > 0 {
-		fmt.Fprintf(p.e.stdout, ": %s", strings.Join(parts, ", "))
+		fmt.Fprintf(w, ": %s", strings.Join(parts, ", "))
 	}
-	fmt.Fprintln(p.e.stdout)
-	if p.invalid > 0 {
-		fmt.Fprintf(p.e.stdout, "  invalid  %d line%s skipped\n", p.invalid, plural(int(p.invalid)))
+	fmt.Fprintln(w)
+	if invalid > 0 {
+		fmt.Fprintf(w, "  invalid  %d line%s skipped\n", invalid, plural(int(invalid)))
 	}
 }

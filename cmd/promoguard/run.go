@@ -21,6 +21,7 @@ import (
 
 	"github.com/promoguard/promoguard/bench"
 	"github.com/promoguard/promoguard/connectors/embedded"
+	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/connectors/httpd"
 	"github.com/promoguard/promoguard/connectors/kafka"
 	"github.com/promoguard/promoguard/connectors/metrics"
@@ -255,12 +256,12 @@ func truncate(s string, n int) string {
 
 func outputPrinter(w io.Writer, format string) func(event.Output) {
 	var mu sync.Mutex
-	rw := newRecordWriter(w, format == "table")
+	rw := file.NewRecordWriter(w, format == "table")
 	return func(o event.Output) {
 		mu.Lock()
 		defer mu.Unlock()
-		rw.write(o)
-		rw.flush()
+		rw.Write(o)
+		rw.Flush()
 	}
 }
 

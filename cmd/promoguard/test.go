@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
 
+	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/rules"
 	"github.com/promoguard/promoguard/rules/testspec"
 	"github.com/promoguard/promoguard/ruletest"
@@ -70,20 +70,20 @@ func (c *testCmd) Run(e env) error {
 	if c.JUnit != "" {
 		f, err := os.Create(c.JUnit)
 		if err != nil {
-			return fmt.Errorf("--junit: %v", pathErr(err))
+			return fmt.Errorf("--junit: %v", file.PathErr(err))
 		}
 		werr := ruletest.WriteJUnit(f, rep)
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
 		if werr != nil {
-			return fmt.Errorf("--junit %s: %v", c.JUnit, pathErr(werr))
+			return fmt.Errorf("--junit %s: %v", c.JUnit, file.PathErr(werr))
 		}
 	}
 	if c.Format == "json" {
 		err = ruletest.WriteJSON(e.stdout, rep)
 	} else {
-		color := !c.NoColor && os.Getenv("NO_COLOR") == "" && isTerminal(e.stdout)
+		color := !c.NoColor && os.Getenv("NO_COLOR") == "" && file.IsTerminal(e.stdout)
 		err = ruletest.WriteText(e.stdout, rep, ruletest.TextOptions{Color: color, Verbose: c.Verbose})
 	}
 	if err != nil {
@@ -105,15 +105,10 @@ func (c *testCmd) loadErrors(e env, err error) error {
 	if !errors.As(err, &list) {
 		return err
 	}
+	w := e.stderr
 	if c.Format == "json" {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
-			Errors rules.Errors `json:"errors"`
-		}{list})
-	} else {
-		fmt.Fprint(e.stderr, list.Pretty())
-		fmt.Fprintf(e.stderr, "%d error%s\n", len(list), plural(len(list)))
+		w = e.stdout
 	}
+	writeLoadErrors(w, list, c.Format == "json")
 	return exitError{2}
 }

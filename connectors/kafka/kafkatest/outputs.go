@@ -28,19 +28,8 @@ import (
 // produce for the same input.
 func Reference(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string]event.Output {
 	t.Helper()
-	e := engine.New(rs, engine.Options{})
-	seq := engine.NewSequencer(e)
-	var outs []event.Output
-	for _, l := range events {
-		ev, err := event.Decode(l, event.DecodeOptions{})
-		if err != nil {
-			continue
-		}
-		outs = seq.Push(ev, outs)
-	}
-	outs = seq.Finish(outs)
 	ids := map[string]event.Output{}
-	for _, o := range outs {
+	for _, o := range replay(rs, events) {
 		if id := OutputID(o); id != "" {
 			ids[id] = o
 		}
@@ -53,21 +42,24 @@ func Reference(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string]even
 // for an alert, active or withdrawn for a correction.
 func ReferenceFinal(t testing.TB, rs *rules.RuleSet, events [][]byte) map[string]string {
 	t.Helper()
-	e := engine.New(rs, engine.Options{})
-	seq := engine.NewSequencer(e)
-	var outs []event.Output
-	for _, l := range events {
-		if ev, err := event.Decode(l, event.DecodeOptions{}); err == nil {
-			outs = seq.Push(ev, outs)
-		}
-	}
 	final := map[string]string{}
-	for _, o := range seq.Finish(outs) {
+	for _, o := range replay(rs, events) {
 		if fp, state := fingerprintState(o); fp != "" {
 			final[fp] = state
 		}
 	}
 	return final
+}
+
+// replay runs events through the engine's one driver loop, as `promoguard
+// replay` does; dead letters are among the outputs.
+func replay(rs *rules.RuleSet, events [][]byte) []event.Output {
+	d := engine.NewDriver(engine.New(rs, engine.Options{}), engine.DriverOptions{})
+	var outs []event.Output
+	for _, l := range events {
+		outs = d.Step(engine.Record{Value: l}, outs)
+	}
+	return d.Finish(outs)
 }
 
 func fingerprintState(o event.Output) (fp, state string) {
