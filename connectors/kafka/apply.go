@@ -8,6 +8,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/event"
 )
 
@@ -22,31 +23,34 @@ type item struct {
 	err error
 }
 
-// decode decodes a record of source s fetched at now. A promotion's
+// decode decodes a record of source s, fetched at now, through the
+// engine's driver — the one decode path of replay, test and bench — with
+// the daemon's check that an event is on its type's topic. A promotion's
 // tombstone cancels the promotion keyed so.
-func (w *worker) decode(s *source, m kafka.Message, now time.Time) item {
+func (w *worker) decode(s *source, m kafka.Message) item {
 	it := item{msg: m}
-	t := w.d.cfg.Topics
-	if m.Value == nil && s.topic == t.Promotions {
-		it.ev = event.Tombstone(string(m.Key), m.Time.UTC(), tpKey(s.topic, s.partition))
-		return it
-	}
-	opts := w.d.cfg.Decode
-	if opts.MaxSkew > 0 {
-		opts.Now = now
-	}
-	ev, err := event.Decode(m.Value, opts)
-	if err == nil && !topicAccepts(t, s.topic, ev.Type) {
-		err = &event.InputError{Reason: event.WrongTopic, Field: "type",
-			Msg: fmt.Sprintf("a %s event on topic %s", ev.Type, s.topic)}
-	}
-	if err != nil {
-		it.err = err
-		return it
-	}
-	ev.Source = fmt.Sprintf("%s/%d@%d", s.topic, s.partition, m.Offset)
-	it.ev = ev
+	rec := w.record(s, m)
+	it.ev, it.err = w.drv.Decode(rec)
 	return it
+}
+
+// record is m as the driver reads it.
+func (w *worker) record(s *source, m kafka.Message) engine.Record {
+	rec := engine.Record{Value: m.Value, Input: s.topic, Source: fmt.Sprintf("%s/%d@%d", s.topic, s.partition, m.Offset)}
+	if m.Value == nil && s.topic == w.d.cfg.Topics.Promotions {
+		rec.Tombstone, rec.Key, rec.Time = true, string(m.Key), m.Time
+		rec.Source = tpKey(s.topic, s.partition)
+	}
+	return rec
+}
+
+// checkTopic refuses a valid event on the topic of another type.
+func (w *worker) checkTopic(rec engine.Record, ev *event.Event) error {
+	if !topicAccepts(w.d.cfg.Topics, rec.Input, ev.Type) {
+		return &event.InputError{Reason: event.WrongTopic, Field: "type",
+			Msg: fmt.Sprintf("a %s event on topic %s", ev.Type, rec.Input)}
+	}
+	return nil
 }
 
 func topicAccepts(t Topics, topic string, typ event.Type) bool {
@@ -74,9 +78,8 @@ func (w *worker) apply(s *source, it item, wall time.Time) {
 			// promo-scope rules are, so that it is reported once
 			return
 		}
-		dl := event.NewDeadLetter(it.err, it.msg.Value, fmt.Sprintf("%s/%d@%d", s.topic, s.partition, it.msg.Offset))
+		dl := w.drv.DeadLetter(w.record(s, it.msg), it.err)
 		b.dead = append(b.dead, w.deadLetterRecord(s, it.msg, dl))
-		obs.DeadLetter(string(dl.DeadLetter.Reason))
 		return
 	}
 	if s.topic != w.d.cfg.Topics.Promotions && w.d.partitionOf(it.msg.Key) != w.part {
@@ -84,7 +87,7 @@ func (w *worker) apply(s *source, it item, wall time.Time) {
 	}
 	obs.Event(s.topic, it.ev.Type.String())
 	w.lastEvent = wall
-	b.outs = w.seq.Push(it.ev, b.outs)
+	b.outs = w.drv.Push(it.ev, b.outs)
 	b.applied++
 }
 

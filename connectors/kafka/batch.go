@@ -57,8 +57,8 @@ func (w *worker) idleAdvance() {
 		return
 	}
 	b := &w.batch
-	b.outs = w.seq.Flush(b.outs)
-	b.outs = w.seq.Advance(target, b.outs)
+	b.outs = w.drv.Flush(b.outs)
+	b.outs = w.drv.Advance(target, b.outs)
 	b.advanced = len(b.outs) > 0 || w.eng.Pending() > 0
 	if b.advanced && b.applied == 0 {
 		b.start = now
@@ -71,7 +71,7 @@ func (w *worker) idleAdvance() {
 func (w *worker) commit(ctx context.Context, final bool) error {
 	cfg := &w.d.cfg
 	b := &w.batch
-	b.outs = w.seq.Flush(b.outs)
+	b.outs = w.drv.Flush(b.outs)
 	msgs, err := w.encode(b.outs)
 	if err != nil {
 		return err

@@ -111,7 +111,7 @@ func fetch(ctx context.Context, s *source, in chan<- fetched) {
 func (w *worker) enqueue(f fetched) {
 	s, m := f.src, f.msg
 	now := w.d.cfg.Now()
-	it := w.decode(s, m, now)
+	it := w.decode(s, m)
 	x := merge.Item[item]{Value: it, Bad: it.ev == nil, Fetched: now}
 	if it.ev != nil {
 		x.TS = it.ev.TS

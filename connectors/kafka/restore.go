@@ -9,6 +9,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/event"
 )
 
 // restore rebuilds the partition's engine from its changelog partition,
@@ -67,7 +68,12 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 		// keeps it alone
 		eng.TrackChanges()
 	}
-	w.eng, w.seq, w.batch.outs = eng, engine.NewSequencer(eng), outs
+	obs := w.d.cfg.Observer
+	w.eng, w.batch.outs = eng, outs
+	w.drv = engine.NewDriver(eng, engine.DriverOptions{
+		Decode: w.d.cfg.Decode, Clock: engine.ClockFunc(w.d.cfg.Now), Check: w.checkTopic,
+		OnDeadLetter: func(d *event.DeadLetter) { obs.DeadLetter(string(d.Reason)) },
+	})
 	return meta, n, nil
 }
 

@@ -33,7 +33,7 @@ type worker struct {
 	start map[string]int64 // group offsets of prices and stock at assignment
 
 	eng   *engine.Engine
-	seq   *engine.Sequencer
+	drv   *engine.Driver
 	srcs  []*source          // the inputs, in the order they were added to merge
 	merge merge.Merger[item] // the inputs' fetched records in event time
 
@@ -171,7 +171,7 @@ func (w *worker) loop(ctx, gctx context.Context) error {
 				break
 			}
 		case rs := <-w.reloads:
-			w.batch.outs = w.seq.Flush(w.batch.outs)
+			w.batch.outs = w.drv.Flush(w.batch.outs)
 			w.batch.outs = w.eng.Reload(rs, w.batch.outs)
 			pendingReload = true
 			w.log.Info().Str("rules_version", rs.Version).Msg("rules reloaded")
