@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+	"github.com/promoguard/promoguard/internal/config"
 )
 
 // version is set by the linker in release builds.
@@ -56,6 +57,7 @@ func run(args []string, e env) int {
 		kong.Description("Real-time pricing and promotion-conflict rules engine."),
 		kong.UsageOnError(),
 		kong.Vars{"version": version},
+		kong.Vars(config.Vars()), // the daemon's defaults, as its libraries have them
 		kong.Writers(e.stdout, e.stderr),
 		kong.Exit(func(c int) { code = c }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),

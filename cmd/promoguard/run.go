@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/internal/config"
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,7 +44,7 @@ produces alerts, corrections and dead letters (README.md, "The daemon").
 With no brokers configured it starts an embedded single-node broker on
 127.0.0.1 (for trying promoguard out, not for production).
 
-` + runConfigHelp + `
+` + config.Help + `
 
 Signals: SIGHUP reloads the rules (so does a change to a rule file, unless
 --no-watch-rules); SIGINT and SIGTERM stop the daemon after it has produced
