@@ -61,6 +61,14 @@ func TestConfigDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c.Daemon, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c.Daemon, want)
 	}
+	// one set of defaults: the flags' are the library's
+	kc := c.Kafka(nil)
+	if kc.Group != kafka.DefaultGroup || kc.Partitions != kafka.DefaultPartitions || kc.BatchSize != kafka.DefaultBatchSize ||
+		kc.BatchTimeout != kafka.DefaultBatchTimeout || kc.Grace != kafka.DefaultGrace || kc.MaxWait != kafka.DefaultMaxWait ||
+		kc.CheckpointInterval != kafka.DefaultCheckpointInterval || kc.SessionTimeout != kafka.DefaultSessionTimeout ||
+		kc.Topics != kafka.DefaultTopics(kc.Group) {
+		t.Errorf("the defaults differ from connectors/kafka's: %+v", kc)
+	}
 	if !c.UseEmbedded() {
 		t.Error("no brokers should mean the embedded broker")
 	}
