@@ -1,8 +1,6 @@
 package yamlpos
 
-import (
-	"fmt"
-)
+import "fmt"
 
 // Pos is a position in a file: 1-based line and column (in characters).
 type Pos struct {
