@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/agnivade/levenshtein"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"
@@ -17,6 +16,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
+	"github.com/promoguard/promoguard/internal/yamlpos"
 )
 
 // exprType is what an expression must evaluate to.
@@ -31,7 +31,7 @@ const (
 // compiler compiles the expressions of one group.
 type compiler struct {
 	l        *loader
-	src      *source
+	src      *yamlpos.Source
 	group    *Group
 	consts   map[string]any  // vars and tables, substituted as constants
 	reported map[string]bool // names whose definition failed and was reported
@@ -51,7 +51,7 @@ type exprSite struct {
 // compile compiles one expression and reports every problem it finds. It
 // returns nil when the expression is not valid.
 func (c *compiler) compile(site exprSite, src string, want exprType) *Expr {
-	e := &Expr{Source: src, Pos: c.src.pos(site.node, site.offset)}
+	e := &Expr{Source: src, Pos: c.src.PosAt(site.node, site.offset)}
 	cfg := c.l.conf(want)
 	if depth, at := nestingDepth(src); depth > maxNesting {
 		c.exprError(site, CodeTooComplex, nil, at, fmt.Sprintf("brackets nested %d deep, more than the limit of %d", depth, maxNesting))
@@ -167,10 +167,10 @@ func nestingDepth(src string) (depth, at int) {
 // commentCut reports whether a plain YAML scalar is followed by a comment on
 // its line: `if: len(filter(xs, # > 0)) > 0` loses everything from " #".
 func (c *compiler) commentCut(n *node) bool {
-	if n == nil || n.style != stylePlain || strings.Contains(n.value, "\n") {
+	if n == nil || n.Style != yamlpos.Plain || strings.Contains(n.Value, "\n") {
 		return false
 	}
-	rest := runeSuffix(c.src.line(n.pos.Line), n.pos.Col-1+runeLen(n.value))
+	rest := yamlpos.RuneSuffix(c.src.Line(n.Pos.Line), n.Pos.Col-1+runeLen(n.Value))
 	return strings.HasPrefix(strings.TrimLeft(rest, " \t"), "#")
 }
 
@@ -189,7 +189,7 @@ func (c *compiler) analyze(site exprSite, root ast.Node) analysis {
 	a := analysis{ok: true, lets: map[string]bool{}}
 	fail := func(n ast.Node, code Code, format string, args ...any) {
 		a.ok = false
-		c.l.errs.add(c.src.pos(site.node, site.offset+n.Location().From), c.group.Name, site.rule, code, format, args...)
+		c.l.errs.add(c.src.PosAt(site.node, site.offset+n.Location().From), c.group.Name, site.rule, code, format, args...)
 	}
 	var idents []*ast.IdentifierNode
 	consumed := map[*ast.IdentifierNode]bool{}
@@ -396,7 +396,7 @@ func (c *compiler) checkError(site exprSite, root ast.Node, err error, want expr
 		if m := reExpected.FindStringSubmatch(msg); m != nil {
 			msg = fmt.Sprintf("expression is %s, must be %s", m[2], typeWord(want))
 		}
-		c.l.errs.add(c.src.pos(site.node, site.offset), c.group.Name, site.rule, CodeTypeError, "%s", msg)
+		c.l.errs.add(c.src.PosAt(site.node, site.offset), c.group.Name, site.rule, CodeTypeError, "%s", msg)
 		return
 	}
 	msg := strings.TrimSpace(fe.Message)
@@ -421,7 +421,7 @@ func (c *compiler) checkError(site exprSite, root ast.Node, err error, want expr
 		}
 		hint := ""
 		if t, ok := memberTypes[typ]; ok {
-			hint = didYouMean(field, memberNames(t))
+			hint = yamlpos.DidYouMean(field, memberNames(t))
 		}
 		c.exprError(site, CodeUnknownMember, nil, from, fmt.Sprintf("%s has no field %s%s", friendlyType(typ), field, hint))
 		return
@@ -489,7 +489,7 @@ func (c *compiler) exprError(site exprSite, code Code, err error, from int, msg 
 			msg = err.Error()
 		}
 	}
-	c.l.errs.add(c.src.pos(site.node, site.offset+from), c.group.Name, site.rule, code, "%s", msg)
+	c.l.errs.add(c.src.PosAt(site.node, site.offset+from), c.group.Name, site.rule, code, "%s", msg)
 }
 
 func isLookupTable(root ast.Node, name string) bool {
@@ -543,27 +543,7 @@ func (c *compiler) suggest(name string) string {
 	for _, b := range builtins {
 		cands = append(cands, b.name)
 	}
-	if h := didYouMean(name, cands); h != "" {
-		return h
-	}
-	return ""
-}
-
-// didYouMean returns `; did you mean X?` for the closest candidate within an
-// edit distance that scales with the name's length, or "".
-func didYouMean(name string, cands []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range cands {
-		d := levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(c))
-		if d < bestD || d == bestD && c < best {
-			best, bestD = c, d
-		}
-	}
-	limit := max(1, min(3, len(name)/3))
-	if best == "" || bestD > limit {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %s?", best)
+	return yamlpos.DidYouMean(name, cands)
 }
 
 func listHint(what string, names []string) string {

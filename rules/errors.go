@@ -45,23 +45,6 @@ const (
 	CodeNoRules          Code = "no_rules"           // a path that holds no rule file
 )
 
-// Pos is a position in a file: 1-based line and column (in characters).
-type Pos struct {
-	File string `json:"file"`
-	Line int    `json:"line"`
-	Col  int    `json:"col"`
-}
-
-func (p Pos) String() string {
-	switch {
-	case p.Line == 0:
-		return p.File
-	case p.Col == 0:
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
-}
-
 // Error is one problem in a rule file, positioned like a compiler error.
 type Error struct {
 	Pos

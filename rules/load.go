@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/internal/yamlpos"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/conf"
@@ -95,7 +96,7 @@ type loader struct {
 	errs     errs
 	exprOpts []expr.Option
 	confs    [3]*conf.Config
-	sources  map[string]*source
+	sources  map[string]*yamlpos.Source
 	hash     hash.Hash
 	groups   map[string]*Group
 	rs       *RuleSet
@@ -111,7 +112,7 @@ func newLoader(o *Options) *loader {
 	return &loader{
 		opts:     opts,
 		exprOpts: eo,
-		sources:  map[string]*source{},
+		sources:  map[string]*yamlpos.Source{},
 		hash:     sha256.New(),
 		groups:   map[string]*Group{},
 		rs:       &RuleSet{},
@@ -122,7 +123,7 @@ func (l *loader) finish() (*RuleSet, error) {
 	if len(l.errs.list) > 0 {
 		for _, e := range l.errs.list {
 			if s := l.sources[e.File]; s != nil {
-				e.Snippet = s.snippet(e.Pos)
+				e.Snippet = s.Snippet(e.Pos)
 			}
 		}
 		l.errs.list.Sort()
@@ -191,15 +192,15 @@ func (l *loader) hashFile(name string, data []byte) {
 func (l *loader) loadFile(name string, data []byte) {
 	l.rs.Files = append(l.rs.Files, name)
 	l.hashFile(name, data)
-	data = normalizeSource(data)
-	src := newSource(name, data)
+	data = yamlpos.Normalize(data)
+	src := yamlpos.NewSource(name, data)
 	l.sources[name] = src
-	docs, soft, perr := parseYAML(name, data)
+	docs, soft, perr := yamlpos.Parse(name, data)
 	if perr != nil {
-		l.errs.list = append(l.errs.list, perr)
+		l.errs.list = append(l.errs.list, YAMLErrors(perr)...)
 		return
 	}
-	l.errs.list = append(l.errs.list, soft...)
+	l.errs.list = append(l.errs.list, YAMLErrors(soft...)...)
 	groups, errs := len(l.rs.Groups), len(l.errs.list)
 	defer func() {
 		if len(l.rs.Groups) == groups && len(l.errs.list) == errs {
@@ -208,17 +209,17 @@ func (l *loader) loadFile(name string, data []byte) {
 	}()
 	for _, d := range docs {
 		switch {
-		case d.kind == kindNull:
-		case d.kind != kindMap:
-			l.errs.add(d.pos, "", "", CodeSchema, "a rule file is a mapping with group: and rules:, or with groups:, not a %s", d.describe())
-		case d.get("groups") != nil:
+		case d.Kind == yamlpos.Null:
+		case d.Kind != yamlpos.Map:
+			l.errs.add(d.Pos, "", "", CodeSchema, "a rule file is a mapping with group: and rules:, or with groups:, not a %s", d.Describe())
+		case d.Get("groups") != nil:
 			f := l.fields(d, "", "", "file", []string{"groups"})
 			gs := f["groups"]
-			if gs.kind != kindSeq {
-				l.errs.add(gs.pos, "", "", CodeSchema, "groups must be a list of groups, not a %s", gs.describe())
+			if gs.Kind != yamlpos.Seq {
+				l.errs.add(gs.Pos, "", "", CodeSchema, "groups must be a list of groups, not a %s", gs.Describe())
 				continue
 			}
-			for _, g := range gs.vals {
+			for _, g := range gs.Vals {
 				l.loadGroup(src, g)
 			}
 		default:
@@ -234,20 +235,20 @@ var ruleFields = []string{"name", "description", "scope", "on", "if", "severity"
 // has already reported keys written twice). It returns the values by key.
 func (l *loader) fields(n *node, group, rule, what string, allowed []string) map[string]*node {
 	out := map[string]*node{}
-	if n.kind != kindMap {
-		l.errs.add(n.pos, group, rule, CodeSchema, "a %s must be a mapping, not a %s", what, n.describe())
+	if n.Kind != yamlpos.Map {
+		l.errs.add(n.Pos, group, rule, CodeSchema, "a %s must be a mapping, not a %s", what, n.Describe())
 		return out
 	}
-	for i, k := range n.keys {
-		if !slices.Contains(allowed, k.value) {
-			hint := didYouMean(k.value, allowed)
-			if hint == "" && what == "group" && slices.Contains(ruleFields, k.value) {
-				hint = "; " + k.value + " belongs to each rule, under rules:"
+	for i, k := range n.Keys {
+		if !slices.Contains(allowed, k.Value) {
+			hint := yamlpos.DidYouMean(k.Value, allowed)
+			if hint == "" && what == "group" && slices.Contains(ruleFields, k.Value) {
+				hint = "; " + k.Value + " belongs to each rule, under rules:"
 			}
-			l.errs.add(k.pos, group, rule, CodeUnknownField, "unknown key %s in %s%s", k.value, what, hint)
+			l.errs.add(k.Pos, group, rule, CodeUnknownField, "unknown key %s in %s%s", k.Value, what, hint)
 			continue
 		}
-		out[k.value] = n.vals[i]
+		out[k.Value] = n.Vals[i]
 	}
 	return out
 }
@@ -264,44 +265,44 @@ var (
 // scalarText returns a scalar's text, reporting a schema error for anything else.
 func (l *loader) scalarText(n *node, group, rule, what string) (string, bool) {
 	switch {
-	case n.invalid:
+	case n.Invalid:
 		return "", false
-	case n.kind == kindNull:
-		l.errs.add(n.pos, group, rule, CodeMissingField, "%s is empty", what)
+	case n.Kind == yamlpos.Null:
+		l.errs.add(n.Pos, group, rule, CodeMissingField, "%s is empty", what)
 		return "", false
-	case n.kind != kindScalar:
-		l.errs.add(n.pos, group, rule, CodeSchema, "%s must be a single value, not a %s", what, n.describe())
+	case n.Kind != yamlpos.Scalar:
+		l.errs.add(n.Pos, group, rule, CodeSchema, "%s must be a single value, not a %s", what, n.Describe())
 		return "", false
 	}
-	return n.value, true
+	return n.Value, true
 }
 
-func (l *loader) loadGroup(src *source, gn *node) {
+func (l *loader) loadGroup(src *yamlpos.Source, gn *node) {
 	name := ""
-	if gn.kind == kindMap {
-		if n := gn.get("group"); n != nil && n.kind == kindScalar {
-			name = n.value
+	if gn.Kind == yamlpos.Map {
+		if n := gn.Get("group"); n != nil && n.Kind == yamlpos.Scalar {
+			name = n.Value
 		}
 	}
 	f := l.fields(gn, name, "", "group", groupFields)
-	if gn.kind != kindMap {
+	if gn.Kind != yamlpos.Map {
 		return
 	}
-	g := &Group{File: src.file, Pos: gn.pos, Vars: map[string]any{}, Tables: map[string]any{}}
+	g := &Group{File: src.File(), Pos: gn.Pos, Vars: map[string]any{}, Tables: map[string]any{}}
 	l.badNames = map[string]bool{}
 	nameNode := f["group"]
 	if nameNode == nil {
-		l.errs.add(gn.pos, "", "", CodeMissingField, "group has no name (group: is required)")
-		g.Name = fmt.Sprintf("<unnamed@%d>", gn.pos.Line)
+		l.errs.add(gn.Pos, "", "", CodeMissingField, "group has no name (group: is required)")
+		g.Name = fmt.Sprintf("<unnamed@%d>", gn.Pos.Line)
 	} else if name, ok := l.scalarText(nameNode, "", "", "group"); ok {
-		g.Name, g.Pos = name, nameNode.pos
+		g.Name, g.Pos = name, nameNode.Pos
 		if !reGroupName.MatchString(name) {
-			l.errs.add(nameNode.pos, name, "", CodeBadName, "group name %q must be letters, digits, _ . or -", name)
+			l.errs.add(nameNode.Pos, name, "", CodeBadName, "group name %q must be letters, digits, _ . or -", name)
 		} else if name == ReservedGroup {
-			l.errs.add(nameNode.pos, name, "", CodeBadName, "group name %q is reserved for the built-in checks", name)
+			l.errs.add(nameNode.Pos, name, "", CodeBadName, "group name %q is reserved for the built-in checks", name)
 		}
 		if prev, dup := l.groups[name]; dup {
-			l.errs.add(nameNode.pos, name, "", CodeDuplicateGroup, "group %s is already defined at %s", name, prev.Pos)
+			l.errs.add(nameNode.Pos, name, "", CodeDuplicateGroup, "group %s is already defined at %s", name, prev.Pos)
 		} else {
 			l.groups[name] = g
 		}
@@ -325,16 +326,16 @@ func (l *loader) loadGroup(src *source, gn *node) {
 	rn := f["rules"]
 	switch {
 	case rn == nil:
-		l.errs.add(gn.pos, g.Name, "", CodeMissingField, "group has no rules (rules: is required)")
-	case rn.kind == kindNull:
-		l.errs.add(rn.pos, g.Name, "", CodeMissingField, "group has no rules (rules: is empty)")
-	case rn.kind != kindSeq:
-		l.errs.add(rn.pos, g.Name, "", CodeSchema, "rules must be a list, not a %s", rn.describe())
-	case len(rn.vals) == 0:
-		l.errs.add(rn.pos, g.Name, "", CodeMissingField, "group has no rules (rules: is empty)")
+		l.errs.add(gn.Pos, g.Name, "", CodeMissingField, "group has no rules (rules: is required)")
+	case rn.Kind == yamlpos.Null:
+		l.errs.add(rn.Pos, g.Name, "", CodeMissingField, "group has no rules (rules: is empty)")
+	case rn.Kind != yamlpos.Seq:
+		l.errs.add(rn.Pos, g.Name, "", CodeSchema, "rules must be a list, not a %s", rn.Describe())
+	case len(rn.Vals) == 0:
+		l.errs.add(rn.Pos, g.Name, "", CodeMissingField, "group has no rules (rules: is empty)")
 	default:
 		seen := map[string]*Rule{}
-		for _, r := range rn.vals {
+		for _, r := range rn.Vals {
 			rule := l.loadRule(c, r)
 			if rule == nil {
 				continue
@@ -356,22 +357,22 @@ func (l *loader) loadGroup(src *source, gn *node) {
 // checkName reports a var or table name that is not an identifier or that
 // hides another name.
 func (l *loader) checkName(g *Group, k *node, what string) bool {
-	name := k.value
+	name := k.Value
 	switch {
 	case !reIdent.MatchString(name):
-		l.errs.add(k.pos, g.Name, "", CodeBadName, "%s name %q must be a letter or _ followed by letters, digits or _", what, name)
+		l.errs.add(k.Pos, g.Name, "", CodeBadName, "%s name %q must be a letter or _ followed by letters, digits or _", what, name)
 		l.badNames[name] = true
 	case slices.Contains(exprWords, name):
-		l.errs.add(k.pos, g.Name, "", CodeNameClash, "%s name %s is a keyword of the expression language", what, name)
+		l.errs.add(k.Pos, g.Name, "", CodeNameClash, "%s name %s is a keyword of the expression language", what, name)
 	case Fact(name) != nil:
-		l.errs.add(k.pos, g.Name, "", CodeNameClash, "%s %s hides the fact %s; choose another name", what, name, name)
+		l.errs.add(k.Pos, g.Name, "", CodeNameClash, "%s %s hides the fact %s; choose another name", what, name, name)
 	case builtinIndex[name] != nil || exprBuiltinNames[name]:
-		l.errs.add(k.pos, g.Name, "", CodeNameClash, "%s %s hides the function %s; choose another name", what, name, name)
+		l.errs.add(k.Pos, g.Name, "", CodeNameClash, "%s %s hides the function %s; choose another name", what, name, name)
 	default:
 		_, v := g.Vars[name]
 		_, t := g.Tables[name]
 		if v || t {
-			l.errs.add(k.pos, g.Name, "", CodeNameClash, "%s %s is already defined as a var or table in this group", what, name)
+			l.errs.add(k.Pos, g.Name, "", CodeNameClash, "%s %s is already defined as a var or table in this group", what, name)
 			return false
 		}
 		return true
@@ -388,41 +389,41 @@ var exprBuiltinNames = func() map[string]bool {
 }()
 
 func (l *loader) loadVars(g *Group, n *node) {
-	if n.kind == kindNull {
+	if n.Kind == yamlpos.Null {
 		return
 	}
-	if n.kind != kindMap {
-		l.errs.add(n.pos, g.Name, "", CodeSchema, "vars must be a mapping of names to values, not a %s", n.describe())
+	if n.Kind != yamlpos.Map {
+		l.errs.add(n.Pos, g.Name, "", CodeSchema, "vars must be a mapping of names to values, not a %s", n.Describe())
 		return
 	}
-	for i, k := range n.keys {
+	for i, k := range n.Keys {
 		if !l.checkName(g, k, "var") {
 			continue
 		}
-		v, msg := constValue(n.vals[i])
+		v, msg := constValue(n.Vals[i])
 		if msg != "" {
-			if !n.vals[i].invalid {
-				l.errs.add(n.vals[i].pos, g.Name, "", CodeBadVar, "var %s: %s", k.value, msg)
+			if !n.Vals[i].Invalid {
+				l.errs.add(n.Vals[i].Pos, g.Name, "", CodeBadVar, "var %s: %s", k.Value, msg)
 			}
-			l.badNames[k.value] = true
+			l.badNames[k.Value] = true
 			continue
 		}
-		g.Vars[k.value] = v
+		g.Vars[k.Value] = v
 	}
 }
 
 // constValue converts a YAML value to a typed constant: a number (float64),
 // string, bool, or a flat list or map of numbers or of strings.
 func constValue(n *node) (any, string) {
-	switch n.kind {
-	case kindScalar:
+	switch n.Kind {
+	case yamlpos.Scalar:
 		return scalarValue(n), ""
-	case kindSeq:
-		if len(n.vals) == 0 {
+	case yamlpos.Seq:
+		if len(n.Vals) == 0 {
 			return []float64{}, ""
 		}
-		nums, strs := make([]float64, 0, len(n.vals)), make([]string, 0, len(n.vals))
-		for _, v := range n.vals {
+		nums, strs := make([]float64, 0, len(n.Vals)), make([]string, 0, len(n.Vals))
+		for _, v := range n.Vals {
 			switch x := scalarOrNil(v).(type) {
 			case int:
 				nums = append(nums, float64(x))
@@ -434,47 +435,47 @@ func constValue(n *node) (any, string) {
 				return nil, "a list must hold only numbers or only strings"
 			}
 		}
-		if len(nums) == len(n.vals) {
+		if len(nums) == len(n.Vals) {
 			return nums, ""
 		}
-		if len(strs) == len(n.vals) {
+		if len(strs) == len(n.Vals) {
 			return strs, ""
 		}
 		return nil, "a list must hold only numbers or only strings"
-	case kindMap:
+	case yamlpos.Map:
 		return flatMap(n)
 	}
 	return nil, "a var needs a value"
 }
 
 func flatMap(n *node) (any, string) {
-	if len(n.keys) == 0 {
+	if len(n.Keys) == 0 {
 		return map[string]float64{}, ""
 	}
 	nums, strs := map[string]float64{}, map[string]string{}
-	for i, k := range n.keys {
-		switch x := scalarOrNil(n.vals[i]).(type) {
+	for i, k := range n.Keys {
+		switch x := scalarOrNil(n.Vals[i]).(type) {
 		case int:
-			nums[k.value] = float64(x)
+			nums[k.Value] = float64(x)
 		case float64:
-			nums[k.value] = x
+			nums[k.Value] = x
 		case string:
-			strs[k.value] = x
+			strs[k.Value] = x
 		default:
-			return nil, fmt.Sprintf("key %s: values must be numbers or strings, not a %s", k.value, n.vals[i].describe())
+			return nil, fmt.Sprintf("key %s: values must be numbers or strings, not a %s", k.Value, n.Vals[i].Describe())
 		}
 	}
 	switch {
-	case len(nums) == len(n.keys):
+	case len(nums) == len(n.Keys):
 		return nums, ""
-	case len(strs) == len(n.keys):
+	case len(strs) == len(n.Keys):
 		return strs, ""
 	}
 	return nil, "values must be all numbers or all strings"
 }
 
 func scalarOrNil(n *node) any {
-	if n.kind != kindScalar {
+	if n.Kind != yamlpos.Scalar {
 		return nil
 	}
 	v := scalarValue(n)
@@ -485,18 +486,18 @@ func scalarOrNil(n *node) any {
 }
 
 func scalarValue(n *node) any {
-	switch n.tag {
+	switch n.Tag {
 	case "int":
-		if i, err := strconv.ParseInt(strings.ReplaceAll(n.value, "_", ""), 0, 64); err == nil {
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
 			return int(i)
 		}
-		return parseYAMLFloat(n.value)
+		return parseYAMLFloat(n.Value)
 	case "float":
-		return parseYAMLFloat(n.value)
+		return parseYAMLFloat(n.Value)
 	case "bool":
-		return n.value == "true"
+		return n.Value == "true"
 	}
-	return n.value
+	return n.Value
 }
 
 func parseYAMLFloat(s string) float64 {
@@ -518,43 +519,43 @@ func parseYAMLFloat(s string) float64 {
 	return math.NaN()
 }
 
-func (l *loader) loadTables(src *source, g *Group, n *node) {
-	if n.kind == kindNull {
+func (l *loader) loadTables(src *yamlpos.Source, g *Group, n *node) {
+	if n.Kind == yamlpos.Null {
 		return
 	}
-	if n.kind != kindMap {
-		l.errs.add(n.pos, g.Name, "", CodeSchema, "tables must be a mapping of names to tables, not a %s", n.describe())
+	if n.Kind != yamlpos.Map {
+		l.errs.add(n.Pos, g.Name, "", CodeSchema, "tables must be a mapping of names to tables, not a %s", n.Describe())
 		return
 	}
-	for i, k := range n.keys {
+	for i, k := range n.Keys {
 		if !l.checkName(g, k, "table") {
 			continue
 		}
-		v := n.vals[i]
+		v := n.Vals[i]
 		var t any
 		var ok bool
 		switch {
-		case v.kind == kindScalar && v.tag == "str" && strings.TrimSpace(v.value) == "":
-			l.errs.add(v.pos, g.Name, "", CodeBadTable, "table %s: the CSV file name is empty", k.value)
-		case v.kind == kindScalar && v.tag == "str":
-			t, ok = l.csvTable(src, g, k.value, v, nil, nil)
-		case v.kind == kindMap && isFileSpec(v):
+		case v.Kind == yamlpos.Scalar && v.Tag == "str" && strings.TrimSpace(v.Value) == "":
+			l.errs.add(v.Pos, g.Name, "", CodeBadTable, "table %s: the CSV file name is empty", k.Value)
+		case v.Kind == yamlpos.Scalar && v.Tag == "str":
+			t, ok = l.csvTable(src, g, k.Value, v, nil, nil)
+		case v.Kind == yamlpos.Map && isFileSpec(v):
 			f := l.fields(v, g.Name, "", "table", []string{"file", "key", "value"})
-			t, ok = l.csvTable(src, g, k.value, f["file"], f["key"], f["value"])
-		case v.kind == kindMap:
+			t, ok = l.csvTable(src, g, k.Value, f["file"], f["key"], f["value"])
+		case v.Kind == yamlpos.Map:
 			var msg string
 			t, msg = flatMap(v)
 			if ok = msg == ""; !ok {
-				l.errs.add(v.pos, g.Name, "", CodeBadTable, "table %s: %s", k.value, msg)
+				l.errs.add(v.Pos, g.Name, "", CodeBadTable, "table %s: %s", k.Value, msg)
 			}
-		case v.invalid:
+		case v.Invalid:
 		default:
-			l.errs.add(v.pos, g.Name, "", CodeBadTable, "table %s must be a mapping of keys to values or the path of a CSV file, not a %s", k.value, v.describe())
+			l.errs.add(v.Pos, g.Name, "", CodeBadTable, "table %s must be a mapping of keys to values or the path of a CSV file, not a %s", k.Value, v.Describe())
 		}
 		if ok {
-			g.Tables[k.value] = t
+			g.Tables[k.Value] = t
 		} else {
-			l.badNames[k.value] = true
+			l.badNames[k.Value] = true
 		}
 	}
 }
@@ -562,12 +563,12 @@ func (l *loader) loadTables(src *source, g *Group, n *node) {
 // isFileSpec tells a `{file: x.csv, key: ..., value: ...}` table from an
 // inline table: it has a file key holding a string, and no keys but those.
 func isFileSpec(n *node) bool {
-	f := n.get("file")
-	if f == nil || f.kind != kindScalar || f.tag != "str" {
+	f := n.Get("file")
+	if f == nil || f.Kind != yamlpos.Scalar || f.Tag != "str" {
 		return false
 	}
-	for _, k := range n.keys {
-		if k.value != "file" && k.value != "key" && k.value != "value" {
+	for _, k := range n.Keys {
+		if k.Value != "file" && k.Value != "key" && k.Value != "value" {
 			return false
 		}
 	}
@@ -576,10 +577,10 @@ func isFileSpec(n *node) bool {
 
 // csvTable reads a table from a CSV file with a header row. The key column
 // defaults to the first, the value column to the second.
-func (l *loader) csvTable(src *source, g *Group, name string, fileN, keyN, valN *node) (any, bool) {
-	path := fileN.value
+func (l *loader) csvTable(src *yamlpos.Source, g *Group, name string, fileN, keyN, valN *node) (any, bool) {
+	path := fileN.Value
 	if !filepath.IsAbs(path) {
-		path = filepath.Join(filepath.Dir(src.file), path)
+		path = filepath.Join(filepath.Dir(src.File()), path)
 	}
 	data, err := l.opts.ReadFile(path)
 	if err != nil {
@@ -587,12 +588,12 @@ func (l *loader) csvTable(src *source, g *Group, name string, fileN, keyN, valN 
 		if errors.Is(err, fs.ErrNotExist) {
 			code = CodeMissingTableFile
 		}
-		l.errs.add(fileN.pos, g.Name, "", code, "table %s: %s: %s", name, path, fsError(err))
+		l.errs.add(fileN.Pos, g.Name, "", code, "table %s: %s: %s", name, path, fsError(err))
 		return nil, false
 	}
 	l.hashFile(path, data)
 	bad := func(format string, args ...any) (any, bool) {
-		l.errs.add(fileN.pos, g.Name, "", CodeBadTable, "table %s: %s: %s", name, path, fmt.Sprintf(format, args...))
+		l.errs.add(fileN.Pos, g.Name, "", CodeBadTable, "table %s: %s: %s", name, path, fmt.Sprintf(format, args...))
 		return nil, false
 	}
 	r := csv.NewReader(bytes.NewReader(data))
@@ -609,19 +610,19 @@ func (l *loader) csvTable(src *source, g *Group, name string, fileN, keyN, valN 
 		if n == nil {
 			return def, def < len(header)
 		}
-		i := slices.Index(header, n.value)
+		i := slices.Index(header, n.Value)
 		return i, i >= 0
 	}
 	ki, ok := col(keyN, 0)
 	if !ok {
-		return bad("no key column %q in header %v", keyN.value, header)
+		return bad("no key column %q in header %v", keyN.Value, header)
 	}
 	vi, ok := col(valN, 1)
 	if !ok {
 		if valN == nil {
 			return bad("needs at least two columns, a key and a value")
 		}
-		return bad("no value column %q in header %v", valN.value, header)
+		return bad("no value column %q in header %v", valN.Value, header)
 	}
 	if ki == vi {
 		return bad("the key and value columns are the same column %q", header[ki])
@@ -664,27 +665,27 @@ func (l *loader) csvTable(src *source, g *Group, name string, fileN, keyN, valN 
 
 func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 	g := c.group
-	if rn.kind != kindMap {
-		l.errs.add(rn.pos, g.Name, "", CodeSchema, "a rule must be a mapping, not a %s", rn.describe())
+	if rn.Kind != yamlpos.Map {
+		l.errs.add(rn.Pos, g.Name, "", CodeSchema, "a rule must be a mapping, not a %s", rn.Describe())
 		return nil
 	}
-	r := &Rule{Group: g, Pos: rn.pos, On: AllEvents, Severity: SeverityWarning}
-	nameN := rn.get("name")
-	if nameN != nil && nameN.kind == kindScalar {
-		r.Name = nameN.value
-		r.Pos = nameN.pos
+	r := &Rule{Group: g, Pos: rn.Pos, On: AllEvents, Severity: SeverityWarning}
+	nameN := rn.Get("name")
+	if nameN != nil && nameN.Kind == yamlpos.Scalar {
+		r.Name = nameN.Value
+		r.Pos = nameN.Pos
 	}
 	f := l.fields(rn, g.Name, r.Name, "rule", ruleFields)
 	if nameN == nil {
-		l.errs.add(rn.pos, g.Name, "", CodeMissingField, "rule has no name (name: is required)")
-		r.Name = fmt.Sprintf("<unnamed@%d>", rn.pos.Line)
+		l.errs.add(rn.Pos, g.Name, "", CodeMissingField, "rule has no name (name: is required)")
+		r.Name = fmt.Sprintf("<unnamed@%d>", rn.Pos.Line)
 	} else if _, ok := l.scalarText(nameN, g.Name, "", "name"); ok && !reGroupName.MatchString(r.Name) {
-		l.errs.add(nameN.pos, g.Name, r.Name, CodeBadName, "rule name %q must be letters, digits, _ . or -", r.Name)
+		l.errs.add(nameN.Pos, g.Name, r.Name, CodeBadName, "rule name %q must be letters, digits, _ . or -", r.Name)
 	}
 	valid, anyScope := true, false
 	bad := func(n *node, code Code, format string, args ...any) {
 		valid = false
-		l.errs.add(n.pos, g.Name, r.Name, code, format, args...)
+		l.errs.add(n.Pos, g.Name, r.Name, code, format, args...)
 	}
 	if n := f["description"]; n != nil {
 		r.Description, _ = l.scalarText(n, g.Name, r.Name, "description")
@@ -693,15 +694,15 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 		if s, ok := l.scalarText(n, g.Name, r.Name, "scope"); ok {
 			if r.Scope, ok = ParseScope(s); !ok {
 				anyScope = true
-				bad(n, CodeUnknownScope, "unknown scope %q (calendar, now or promo)%s", s, didYouMean(s, scopeNames[:]))
+				bad(n, CodeUnknownScope, "unknown scope %q (calendar, now or promo)%s", s, yamlpos.DidYouMean(s, scopeNames[:]))
 			}
 		}
 	}
 	if n := f["on"]; n != nil {
 		r.On = 0
 		items := []*node{n}
-		if n.kind == kindSeq {
-			items = n.vals
+		if n.Kind == yamlpos.Seq {
+			items = n.Vals
 		}
 		for _, it := range items {
 			s, ok := l.scalarText(it, g.Name, r.Name, "an on entry")
@@ -711,19 +712,19 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 			}
 			t, ok := event.ParseType(s)
 			if !ok {
-				bad(it, CodeUnknownEvent, "unknown event type %q (price, stock or promo)%s", s, didYouMean(s, event.TypeNames()))
+				bad(it, CodeUnknownEvent, "unknown event type %q (price, stock or promo)%s", s, yamlpos.DidYouMean(s, event.TypeNames()))
 				continue
 			}
 			r.On |= 1 << t
 		}
-		if n.kind == kindSeq && len(n.vals) == 0 {
+		if n.Kind == yamlpos.Seq && len(n.Vals) == 0 {
 			bad(n, CodeSchema, "on is empty: the rule could never fire (omit on: for all event types)")
 		}
 	}
 	if n := f["severity"]; n != nil {
 		if s, ok := l.scalarText(n, g.Name, r.Name, "severity"); ok {
 			if r.Severity, ok = ParseSeverity(s); !ok {
-				bad(n, CodeUnknownSeverity, "unknown severity %q (info, warning or critical)%s", s, didYouMean(s, severityNames[:]))
+				bad(n, CodeUnknownSeverity, "unknown severity %q (info, warning or critical)%s", s, yamlpos.DidYouMean(s, severityNames[:]))
 			}
 		}
 	}
@@ -747,18 +748,18 @@ func (l *loader) loadRule(c *compiler, rn *node) *Rule {
 		}
 		*d.dst = time.Duration(md)
 	}
-	if n := f["labels"]; n != nil && n.kind != kindNull {
-		if n.kind != kindMap {
-			bad(n, CodeSchema, "labels must be a mapping of names to values, not a %s", n.describe())
+	if n := f["labels"]; n != nil && n.Kind != yamlpos.Null {
+		if n.Kind != yamlpos.Map {
+			bad(n, CodeSchema, "labels must be a mapping of names to values, not a %s", n.Describe())
 		} else {
-			r.Labels = make(map[string]string, len(n.keys))
-			for i, k := range n.keys {
-				if !reIdent.MatchString(k.value) {
-					bad(k, CodeBadName, "label name %q must be a letter or _ followed by letters, digits or _", k.value)
+			r.Labels = make(map[string]string, len(n.Keys))
+			for i, k := range n.Keys {
+				if !reIdent.MatchString(k.Value) {
+					bad(k, CodeBadName, "label name %q must be a letter or _ followed by letters, digits or _", k.Value)
 					continue
 				}
-				if v, ok := l.scalarText(n.vals[i], g.Name, r.Name, "label "+k.value); ok {
-					r.Labels[k.value] = v
+				if v, ok := l.scalarText(n.Vals[i], g.Name, r.Name, "label "+k.Value); ok {
+					r.Labels[k.Value] = v
 				} else {
 					valid = false
 				}

@@ -46,19 +46,19 @@ func (c *compiler) compileTemplate(site exprSite, src string) *Template {
 		if j < 0 {
 			s := site
 			s.offset += open
-			c.l.errs.add(c.src.pos(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate, "unclosed {{ in message")
+			c.l.errs.add(c.src.PosAt(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate, "unclosed {{ in message")
 			return nil
 		}
 		body := rest[i+2 : i+2+j]
 		s := site
 		s.offset += open + 2
 		if strings.TrimSpace(body) == "" {
-			c.l.errs.add(c.src.pos(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate, "empty {{ }} in message")
+			c.l.errs.add(c.src.PosAt(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate, "empty {{ }} in message")
 			ok = false
 		} else if e := c.compile(s, body, typeAny); e == nil {
 			ok = false
 		} else if !printable(e.typ) {
-			c.l.errs.add(c.src.pos(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate,
+			c.l.errs.add(c.src.PosAt(s.node, s.offset), c.group.Name, site.rule, CodeBadTemplate,
 				"{{%s}} is a %s, which has no text of its own: show a field, len(), or join(map(...), \", \")", body, e.typ.Kind())
 			ok = false
 		} else {

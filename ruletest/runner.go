@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/internal/yamlpos"
 
-	"github.com/agnivade/levenshtein"
 	"github.com/dgraph-io/ristretto/v2"
 
 	"github.com/promoguard/promoguard/engine"
@@ -237,18 +237,16 @@ func ruleExists(ids []string, ref testspec.RuleRef) bool {
 }
 
 func suggest(name string, ids []string) string {
-	best, bestD := "", 1<<30
-	for _, id := range ids {
-		cand := id
+	// a name without its group is compared with the rule part of each id
+	cands := make([]string, len(ids))
+	for i, id := range ids {
+		cands[i] = id
 		if !strings.Contains(name, "/") {
-			_, cand, _ = strings.Cut(id, "/")
-		}
-		if d := levenshtein.ComputeDistance(name, cand); d < bestD {
-			best, bestD = id, d
+			_, cands[i], _ = strings.Cut(id, "/")
 		}
 	}
-	if best != "" && bestD <= max(1, min(4, len(name)/3)) {
-		return "; did you mean " + best + "?"
+	if i := yamlpos.Closest(name, cands, max(1, min(4, len(name)/3))); i >= 0 {
+		return "; did you mean " + ids[i] + "?"
 	}
 	slices.Sort(ids)
 	return " (it has " + strings.Join(ids, ", ") + ")"

@@ -13,6 +13,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/promoguard/promoguard/connectors/kafka"
+	"github.com/promoguard/promoguard/internal/config"
 )
 
 // clearConfigEnv unsets every PROMOGUARD_* variable for the test, so that
@@ -43,22 +44,30 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := runConfig{
-		Rules: []string{"r.yaml"}, GroupID: "promoguard", Session: configDuration(10 * time.Second), CreateTopics: true, Partitions: 6, WatchRules: true,
-		Horizon: configDuration(30 * 24 * time.Hour), MaxSkew: configDuration(time.Hour),
-		Embedded: embeddedConfig{Addr: "127.0.0.1:9092"},
-		Topics: topicsConfig{Prices: "pricing.prices", Stock: "pricing.stock", Promotions: "pricing.promotions",
+	want := config.Daemon{
+		Rules: []string{"r.yaml"}, GroupID: "promoguard", Session: config.Duration(10 * time.Second), CreateTopics: true, Partitions: 6, WatchRules: true,
+		Horizon: config.Duration(30 * 24 * time.Hour), MaxSkew: config.Duration(time.Hour),
+		Embedded: config.Embedded{Addr: "127.0.0.1:9092"},
+		Topics: config.Topics{Prices: "pricing.prices", Stock: "pricing.stock", Promotions: "pricing.promotions",
 			Alerts: "pricing.alerts", Corrections: "pricing.corrections", DeadLetter: "pricing.deadletter",
 			ChannelAlertsPrefix: "pricing.alerts."},
-		HTTP: httpConfig{Addr: "127.0.0.1:9464"},
-		Log:  logConfig{Level: "info", Format: "json"},
-		Batch: batchConfig{Size: 1000, Timeout: configDuration(50 * time.Millisecond), MaxIdle: configDuration(30 * time.Second),
-			Grace: configDuration(20 * time.Millisecond), MaxWait: configDuration(500 * time.Millisecond),
-			Checkpoint: configDuration(time.Second)},
+		HTTP: config.HTTP{Addr: "127.0.0.1:9464"},
+		Log:  config.Log{Level: "info", Format: "json"},
+		Batch: config.Batch{Size: 1000, Timeout: config.Duration(20 * time.Millisecond), MaxIdle: config.Duration(30 * time.Second),
+			Grace: config.Duration(20 * time.Millisecond), MaxWait: config.Duration(500 * time.Millisecond),
+			Checkpoint: config.Duration(time.Second)},
 	}
-	c.where = nil
-	if !reflect.DeepEqual(*c, want) {
-		t.Fatalf("defaults\n got %+v\nwant %+v", *c, want)
+	c.Origins = nil
+	if !reflect.DeepEqual(c.Daemon, want) {
+		t.Fatalf("defaults\n got %+v\nwant %+v", c.Daemon, want)
+	}
+	// one set of defaults: the flags' are the library's
+	kc := c.Kafka(nil)
+	if kc.Group != kafka.DefaultGroup || kc.Partitions != kafka.DefaultPartitions || kc.BatchSize != kafka.DefaultBatchSize ||
+		kc.BatchTimeout != kafka.DefaultBatchTimeout || kc.Grace != kafka.DefaultGrace || kc.MaxWait != kafka.DefaultMaxWait ||
+		kc.CheckpointInterval != kafka.DefaultCheckpointInterval || kc.SessionTimeout != kafka.DefaultSessionTimeout ||
+		kc.Topics != kafka.DefaultTopics(kc.Group) {
+		t.Errorf("the defaults differ from connectors/kafka's: %+v", kc)
 	}
 	if !c.UseEmbedded() {
 		t.Error("no brokers should mean the embedded broker")
@@ -86,7 +95,7 @@ func TestConfigNames(t *testing.T) {
 	var cli struct {
 		Run struct{ runConfig } `cmd:""`
 	}
-	p, err := kong.New(&cli, kong.Writers(io.Discard, io.Discard))
+	p, err := kong.New(&cli, kong.Writers(io.Discard, io.Discard), kong.Vars(config.Vars()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,21 +107,21 @@ func TestConfigNames(t *testing.T) {
 	for _, f := range kctx.Flags() {
 		byAddr[f.Target.Addr().Pointer()] = f
 	}
-	leaves := configLeaves(reflect.ValueOf(&cli.Run.runConfig).Elem(), "")
+	leaves := config.Leaves(&cli.Run.Daemon)
 	for _, l := range leaves {
-		f := byAddr[l.v.Addr().Pointer()]
+		f := byAddr[l.Value.Addr().Pointer()]
 		if f == nil {
-			t.Errorf("config key %s has no flag", l.key)
+			t.Errorf("config key %s has no flag", l.Key)
 			continue
 		}
-		delete(byAddr, l.v.Addr().Pointer())
-		flag := strings.NewReplacer(".", "-", "_", "-").Replace(l.key)
-		env := "PROMOGUARD_" + strings.ToUpper(strings.ReplaceAll(l.key, ".", "_"))
+		delete(byAddr, l.Value.Addr().Pointer())
+		flag := strings.NewReplacer(".", "-", "_", "-").Replace(l.Key)
+		env := "PROMOGUARD_" + strings.ToUpper(strings.ReplaceAll(l.Key, ".", "_"))
 		if f.Name != flag {
-			t.Errorf("config key %s: flag --%s, want --%s", l.key, f.Name, flag)
+			t.Errorf("config key %s: flag --%s, want --%s", l.Key, f.Name, flag)
 		}
 		if !slices.Equal(f.Envs, []string{env}) {
-			t.Errorf("config key %s: env %v, want %s", l.key, f.Envs, env)
+			t.Errorf("config key %s: env %v, want %s", l.Key, f.Envs, env)
 		}
 		if f.Help == "" {
 			t.Errorf("--%s has no help", f.Name)
@@ -424,14 +433,14 @@ func TestConfigExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var scratch runConfig
-	present, err := decodeConfig(data, &scratch)
+	var scratch config.Daemon
+	present, err := config.Decode(data, &scratch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range configLeaves(reflect.ValueOf(&scratch).Elem(), "") {
-		if _, ok := present[l.key]; !ok {
-			t.Errorf("examples/promoguard.yaml does not show %s", l.key)
+	for _, l := range config.Leaves(&scratch) {
+		if _, ok := present[l.Key]; !ok {
+			t.Errorf("examples/promoguard.yaml does not show %s", l.Key)
 		}
 	}
 	if want := filepath.Join(filepath.Dir(example), "rules"); !slices.Equal(c.Rules, []string{want}) {
@@ -444,7 +453,7 @@ func TestConfigExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.where, d.where = nil, nil
+	c.Origins, d.Origins = nil, nil
 	c.Brokers = nil // [] in the file, nil by default: both mean none
 	c.Config = ""
 	if !reflect.DeepEqual(c, d) {

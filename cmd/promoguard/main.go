@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/promoguard/promoguard/internal/config"
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -59,6 +60,7 @@ func run(args []string, e env) int {
 		kong.Description("Real-time pricing and promotion-conflict rules engine."),
 		kong.UsageOnError(),
 		kong.Vars{"version": version},
+		kong.Vars(config.Vars()), // the daemon's defaults, as its libraries have them
 		kong.Writers(e.stdout, e.stderr),
 		kong.Exit(func(c int) { code = c }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),

@@ -7,25 +7,23 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/promoguard/promoguard/event"
-
-	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/promoguard/promoguard/bench"
 	"github.com/promoguard/promoguard/connectors/embedded"
 	"github.com/promoguard/promoguard/connectors/file"
 	"github.com/promoguard/promoguard/connectors/httpd"
 	"github.com/promoguard/promoguard/connectors/kafka"
 	"github.com/promoguard/promoguard/connectors/metrics"
 	"github.com/promoguard/promoguard/engine"
+	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/internal/config"
+	"github.com/promoguard/promoguard/internal/demo"
+	"github.com/promoguard/promoguard/internal/reload"
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -44,7 +42,7 @@ produces alerts, corrections and dead letters (README.md, "The daemon").
 With no brokers configured it starts an embedded single-node broker on
 127.0.0.1 (for trying promoguard out, not for production).
 
-` + runConfigHelp + `
+` + config.Help + `
 
 Signals: SIGHUP reloads the rules (so does a change to a rule file, unless
 --no-watch-rules); SIGINT and SIGTERM stop the daemon after it has produced
@@ -73,23 +71,13 @@ func (c *runCmd) Run(e env) error {
 
 	brokers := c.Brokers
 	if c.UseEmbedded() {
-		b, err := embedded.Start(embedded.Options{
-			Addr: c.Embedded.Addr, DataDir: c.Embedded.DataDir, Partitions: int32(c.Partitions),
-			AutoCreateTopics: true,
-			Log: func(level, msg string) {
-				log.Warn().Str("component", "embedded-broker").Str("level", level).Msg(msg)
-			},
-		})
+		b, err := demo.StartBroker(embedded.Options{Addr: c.Embedded.Addr, DataDir: c.Embedded.DataDir, Partitions: int32(c.Partitions)},
+			c.Topics.Prices, c.Topics.Alerts, log)
 		if err != nil {
-			return fmt.Errorf("embedded broker: %w", err)
+			return err
 		}
 		defer b.Close()
 		brokers = b.Brokers()
-		log.Info().Str("addr", b.Addr()).
-			Str("produce", fmt.Sprintf("promoguard produce --brokers %s EVENTS.ndjson", b.Addr())).
-			Str("kcat", fmt.Sprintf("kcat -b %s -P -t %s -K '|' -X topic.partitioner=murmur2_random", b.Addr(), c.Topics.Prices)).
-			Str("consume", fmt.Sprintf("kcat -b %s -C -t %s -f '%%k %%s\\n'", b.Addr(), c.Topics.Alerts)).
-			Msg("embedded broker started: for trying promoguard out, not for production")
 	}
 
 	reg := prometheus.NewRegistry()
@@ -107,31 +95,10 @@ func (c *runCmd) Run(e env) error {
 	}
 	m.InitRules(ids)
 
-	changelog := c.ChangelogTopic()
-	cfg := kafka.Config{
-		Brokers: brokers, Security: c.Security, Group: c.GroupID,
-		Topics: kafka.Topics{
-			Prices: c.Topics.Prices, Stock: c.Topics.Stock, Promotions: c.Topics.Promotions,
-			Alerts: c.Topics.Alerts, Corrections: c.Topics.Corrections, DeadLetter: c.Topics.DeadLetter,
-			Changelog: changelog, ChannelAlerts: c.Topics.ChannelAlerts, ChannelAlertPrefix: c.Topics.ChannelAlertsPrefix,
-		},
-		CreateTopics: c.CreateTopics, Partitions: c.Partitions,
-		Engine: engine.Options{
-			Horizon: time.Duration(c.Horizon), AllowedLateness: time.Duration(c.Lateness),
-			OnRuleError: ruleErrorLogger(log),
-			RuleClock:   monotonicNanos(),
-		},
-		Decode:             event.DecodeOptions{MaxSkew: time.Duration(c.MaxSkew)},
-		BatchSize:          c.Batch.Size,
-		BatchTimeout:       time.Duration(c.Batch.Timeout),
-		IdleAdvance:        time.Duration(c.Batch.MaxIdle),
-		Grace:              time.Duration(c.Batch.Grace),
-		MaxWait:            time.Duration(c.Batch.MaxWait),
-		CheckpointInterval: time.Duration(c.Batch.Checkpoint),
-		SessionTimeout:     time.Duration(c.Session),
-		Log:                log,
-		Observer:           metrics.Observer{M: m},
-	}
+	cfg := c.Kafka(brokers)
+	cfg.Engine.OnRuleError = ruleErrorLogger(log)
+	cfg.Engine.RuleClock = monotonicNanos()
+	cfg.Log, cfg.Observer = log, metrics.Observer{M: m}
 	format := c.PrintOutputs
 	if c.Demo && format == "" {
 		format = "table"
@@ -144,41 +111,10 @@ func (c *runCmd) Run(e env) error {
 		return err
 	}
 
-	var reloadMu sync.Mutex
-	reload := func(why string) error {
-		reloadMu.Lock()
-		defer reloadMu.Unlock()
-		nrs, err := rules.Load(c.Rules, nil)
-		if err != nil {
-			m.Reloaded(false, time.Now(), len(d.Rules().Rules))
-			log.Error().Str("trigger", why).Str("errors", err.Error()).Msg("rule reload failed: the previous rules keep running")
-			return err
-		}
-		if nrs.Version == d.Rules().Version {
-			m.Reloaded(true, time.Now(), len(nrs.Rules))
-			log.Info().Str("trigger", why).Msg("rules unchanged")
-			return nil
-		}
-		d.Reload(nrs)
-		m.Reloaded(true, time.Now(), len(nrs.Rules))
-		log.Info().Str("trigger", why).Int("rules", len(nrs.Rules)).Str("rules_version", nrs.Version).Msg("rules reloaded")
-		return nil
-	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-hup:
-				reload("SIGHUP")
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	rl := &reload.Reloader{Paths: c.Rules, Target: d, Log: log, Loaded: m.Reloaded}
+	rl.OnSIGHUP(ctx)
 	if c.WatchRules {
-		if err := watchRules(ctx, c.Rules, func() { reload("file change") }, log); err != nil {
+		if err := rl.Watch(ctx); err != nil {
 			log.Warn().Err(err).Msg("watching rule files failed: reload with SIGHUP")
 		}
 	}
@@ -192,7 +128,7 @@ func (c *runCmd) Run(e env) error {
 		},
 	}
 	if c.HTTP.EnableAdminReload {
-		hopts.Reload = func() error { return reload("POST /-/reload") }
+		hopts.Reload = func() error { return rl.Reload("POST /-/reload") }
 	}
 	srv := httpd.New(hopts)
 	addr, err := srv.Start(ctx)
@@ -207,7 +143,8 @@ func (c *runCmd) Run(e env) error {
 	}()
 
 	if c.Demo {
-		go runDemo(ctx, d, brokers, c, log)
+		go demo.Produce(ctx, demo.Options{Brokers: brokers, Security: c.Security, Ready: d.Ready, Log: log,
+			Prices: c.Topics.Prices, Stock: c.Topics.Stock, Promotions: c.Topics.Promotions})
 	}
 	if err := d.Run(ctx); err != nil {
 		log.Error().Err(err).Msg("daemon failed")
@@ -262,116 +199,6 @@ func outputPrinter(w io.Writer, format string) func(event.Output) {
 		defer mu.Unlock()
 		rw.Write(o)
 		rw.Flush()
-	}
-}
-
-// watchRules calls reload when a rule file under paths changes, after the
-// changes have settled for 200 ms (editors write in several steps).
-func watchRules(ctx context.Context, paths []string, reload func(), log zerolog.Logger) error {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return err
-	}
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			w.Close()
-			return err
-		}
-		dir := p
-		if !st.IsDir() {
-			dir = filepath.Dir(p)
-		}
-		if err := w.Add(dir); err != nil {
-			w.Close()
-			return err
-		}
-	}
-	go func() {
-		defer w.Close()
-		var timer <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				if ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Remove|fsnotify.Rename) != 0 {
-					timer = time.After(200 * time.Millisecond)
-				}
-			case err, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-				log.Warn().Err(err).Msg("rule file watcher")
-			case <-timer:
-				timer = nil
-				reload()
-			}
-		}
-	}()
-	return nil
-}
-
-// runDemo feeds the daemon a generated catalog and event stream starting
-// at the present, at about 200 events a second, once it is ready.
-func runDemo(ctx context.Context, d *kafka.Daemon, brokers []string, c *runCmd, log zerolog.Logger) {
-	for {
-		if ok, _ := d.Ready(); ok {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	g, err := bench.NewGenerator(bench.Config{
-		SKUs: 200, Events: 6000, Seed: uint64(time.Now().UnixNano()),
-		Start: time.Now().UTC().Truncate(time.Second), Rate: 40,
-	})
-	if err != nil {
-		log.Error().Err(err).Msg("demo")
-		return
-	}
-	w, err := kafka.NewWriter(brokers, c.Security, "")
-	if err != nil {
-		log.Error().Err(err).Msg("demo")
-		return
-	}
-	defer w.Close()
-	log.Info().Int("events", g.Len()).Msg("demo: producing a generated catalog and event stream")
-	topic := map[bench.Kind]string{bench.KindPrice: c.Topics.Prices, bench.KindStock: c.Topics.Stock, bench.KindPromo: c.Topics.Promotions}
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	n := 0
-	for {
-		var msgs []kafkago.Message
-		for len(msgs) < 50 {
-			ev, ok := g.Next()
-			if !ok {
-				break
-			}
-			msgs = append(msgs, kafkago.Message{Topic: topic[ev.Kind], Key: []byte(ev.Key), Value: ev.Line})
-		}
-		if len(msgs) == 0 {
-			log.Info().Int("events", n).Msg("demo: stream done; the daemon keeps running until interrupted")
-			return
-		}
-		if err := w.WriteMessages(ctx, msgs...); err != nil {
-			if ctx.Err() == nil {
-				log.Error().Err(err).Msg("demo: produce")
-			}
-			return
-		}
-		n += len(msgs)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
 	}
 }
 

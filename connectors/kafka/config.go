@@ -18,12 +18,43 @@ type Topics struct {
 	ChannelAlertPrefix              string // default "pricing.alerts."
 }
 
+// The default topic names. The changelog's is ChangelogPrefix and the
+// consumer group.
+const (
+	DefaultPricesTopic        = "pricing.prices"
+	DefaultStockTopic         = "pricing.stock"
+	DefaultPromotionsTopic    = "pricing.promotions"
+	DefaultAlertsTopic        = "pricing.alerts"
+	DefaultCorrectionsTopic   = "pricing.corrections"
+	DefaultDeadLetterTopic    = "pricing.deadletter"
+	DefaultChannelAlertPrefix = "pricing.alerts."
+	ChangelogPrefix           = "promoguard.state."
+)
+
+// The defaults of Config: the one set of them. The CLI and its config file
+// show and use these (internal/config).
+const (
+	DefaultGroup      = "promoguard"
+	DefaultPartitions = 6
+	DefaultBatchSize  = 1000
+	// DefaultBatchTimeout bounds how long a batch fills while the inputs
+	// lag (a batch ends at once when they are caught up): a latency bound,
+	// kept under the 50 ms p99 the daemon aims at.
+	DefaultBatchTimeout       = 20 * time.Millisecond
+	DefaultMaxWait            = 500 * time.Millisecond
+	DefaultGrace              = 20 * time.Millisecond
+	DefaultCheckpointInterval = time.Second
+	DefaultSessionTimeout     = 10 * time.Second
+	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultProbeInterval      = time.Second
+)
+
 // DefaultTopics returns the default topic names for consumer group group.
 func DefaultTopics(group string) Topics {
 	return Topics{
-		Prices: "pricing.prices", Stock: "pricing.stock", Promotions: "pricing.promotions",
-		Alerts: "pricing.alerts", Corrections: "pricing.corrections", DeadLetter: "pricing.deadletter",
-		Changelog: "promoguard.state." + group, ChannelAlertPrefix: "pricing.alerts.",
+		Prices: DefaultPricesTopic, Stock: DefaultStockTopic, Promotions: DefaultPromotionsTopic,
+		Alerts: DefaultAlertsTopic, Corrections: DefaultCorrectionsTopic, DeadLetter: DefaultDeadLetterTopic,
+		Changelog: ChangelogPrefix + group, ChannelAlertPrefix: DefaultChannelAlertPrefix,
 	}
 }
 
@@ -111,7 +142,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Group == "" {
-		c.Group = "promoguard"
+		c.Group = DefaultGroup
 	}
 	def := DefaultTopics(c.Group)
 	t := &c.Topics
@@ -128,31 +159,31 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	if c.Partitions <= 0 {
-		c.Partitions = 6
+		c.Partitions = DefaultPartitions
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 1000
+		c.BatchSize = DefaultBatchSize
 	}
 	if c.BatchTimeout <= 0 {
-		c.BatchTimeout = 20 * time.Millisecond
+		c.BatchTimeout = DefaultBatchTimeout
 	}
 	if c.MaxWait <= 0 {
-		c.MaxWait = 500 * time.Millisecond
+		c.MaxWait = DefaultMaxWait
 	}
 	if c.Grace <= 0 {
-		c.Grace = 20 * time.Millisecond
+		c.Grace = DefaultGrace
 	}
 	if c.CheckpointInterval <= 0 {
-		c.CheckpointInterval = time.Second
+		c.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if c.SessionTimeout <= 0 {
-		c.SessionTimeout = 10 * time.Second
+		c.SessionTimeout = DefaultSessionTimeout
 	}
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 15 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.ProbeInterval <= 0 {
-		c.ProbeInterval = time.Second
+		c.ProbeInterval = DefaultProbeInterval
 	}
 	if c.Now == nil {
 		c.Now = time.Now

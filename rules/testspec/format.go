@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/internal/yamlpos"
 
 	"github.com/promoguard/promoguard/rules"
 )
@@ -43,7 +44,7 @@ func names[T ~string](xs []T) []string {
 // File is one test file.
 type File struct {
 	Path string
-	src  *source
+	src  *yamlpos.Source
 	// RuleFiles is the file-level rule_files, resolved against the test
 	// file's directory; a case without its own uses these.
 	RuleFiles []string
@@ -56,7 +57,7 @@ func (f *File) Snippet(p rules.Pos) string {
 	if f == nil || f.src == nil || p.File != f.Path {
 		return ""
 	}
-	return f.src.snippet(p)
+	return f.src.Snippet(p)
 }
 
 // Case is one test case: rule files, a sequence of steps, expectations.

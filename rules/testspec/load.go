@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/internal/yamlpos"
 
-	"github.com/agnivade/levenshtein"
 	"github.com/prometheus/common/model"
 
 	"github.com/promoguard/promoguard/rules"
@@ -150,14 +150,14 @@ func fsError(err error) string {
 // File whose every case is valid, or every problem as rules.Errors sorted
 // by position.
 func Parse(name string, data []byte) (*File, error) {
-	data = normalizeSource(data)
+	data = yamlpos.Normalize(data)
 	l := &loader{file: name, dir: filepath.Dir(name), names: map[string]rules.Pos{}}
 	f := l.parse(data)
-	src := newSource(data)
+	src := yamlpos.NewSource(name, data)
 	if len(l.errs) > 0 {
 		for _, e := range l.errs {
 			if e.File == name {
-				e.Snippet = src.snippet(e.Pos)
+				e.Snippet = src.Snippet(e.Pos)
 			}
 		}
 		l.errs.Sort()
@@ -189,20 +189,20 @@ var (
 )
 
 func (l *loader) parse(data []byte) *File {
-	docs, soft, perr := parseYAML(l.file, data)
+	docs, soft, perr := yamlpos.Parse(l.file, data)
 	if perr != nil {
-		l.errs = append(l.errs, perr)
+		l.errs = append(l.errs, rules.YAMLErrors(perr)...)
 		return nil
 	}
-	l.errs = append(l.errs, soft...)
+	l.errs = append(l.errs, rules.YAMLErrors(soft...)...)
 	f := &File{Path: l.file}
 	var root *node
 	for _, d := range docs {
-		if d.kind == kindNull {
+		if d.Kind == yamlpos.Null {
 			continue
 		}
 		if root != nil {
-			l.add(d.pos, rules.CodeSchema, "a test file holds one YAML document; this is a second one")
+			l.add(d.Pos, rules.CodeSchema, "a test file holds one YAML document; this is a second one")
 			continue
 		}
 		root = d
@@ -212,13 +212,13 @@ func (l *loader) parse(data []byte) *File {
 		return f
 	}
 	fields := l.fields(root, "test file", fileFields)
-	if root.kind != kindMap {
+	if root.Kind != yamlpos.Map {
 		return f
 	}
 	var fileRulesPos rules.Pos
 	if n := fields["rule_files"]; n != nil {
 		f.RuleFiles = l.ruleFiles(n)
-		fileRulesPos = n.pos
+		fileRulesPos = n.Pos
 	}
 	var horizon, lateness time.Duration
 	if n := fields["horizon"]; n != nil {
@@ -230,13 +230,13 @@ func (l *loader) parse(data []byte) *File {
 	tests := fields["tests"]
 	switch {
 	case tests == nil:
-		l.add(root.pos, CodeNoTests, "file holds no test (tests: is required)")
-	case tests.kind == kindNull || tests.kind == kindSeq && len(tests.vals) == 0:
-		l.add(tests.pos, CodeNoTests, "tests: is empty")
-	case tests.kind != kindSeq:
-		l.add(tests.pos, rules.CodeSchema, "tests must be a list of test cases, not a %s", tests.describe())
+		l.add(root.Pos, CodeNoTests, "file holds no test (tests: is required)")
+	case tests.Kind == yamlpos.Null || tests.Kind == yamlpos.Seq && len(tests.Vals) == 0:
+		l.add(tests.Pos, CodeNoTests, "tests: is empty")
+	case tests.Kind != yamlpos.Seq:
+		l.add(tests.Pos, rules.CodeSchema, "tests must be a list of test cases, not a %s", tests.Describe())
 	default:
-		for _, cn := range tests.vals {
+		for _, cn := range tests.Vals {
 			c := l.testCase(cn, f, fileRulesPos, horizon, lateness)
 			if c != nil {
 				f.Cases = append(f.Cases, c)
@@ -249,49 +249,43 @@ func (l *loader) parse(data []byte) *File {
 // fields checks a mapping's keys and returns its values by key.
 func (l *loader) fields(n *node, what string, allowed []string) map[string]*node {
 	out := map[string]*node{}
-	if n.kind != kindMap {
-		if !n.invalid {
-			l.add(n.pos, rules.CodeSchema, "a %s must be a mapping, not a %s", what, n.describe())
+	if n.Kind != yamlpos.Map {
+		if !n.Invalid {
+			l.add(n.Pos, rules.CodeSchema, "a %s must be a mapping, not a %s", what, n.Describe())
 		}
 		return out
 	}
-	for i, k := range n.keys {
-		if !slices.Contains(allowed, k.value) {
-			l.add(k.pos, rules.CodeUnknownField, "unknown key %s in %s%s", k.value, what, didYouMean(k.value, allowed))
+	for i, k := range n.Keys {
+		if !slices.Contains(allowed, k.Value) {
+			l.add(k.Pos, rules.CodeUnknownField, "unknown key %s in %s%s", k.Value, what, didYouMean(k.Value, allowed))
 			continue
 		}
-		out[k.value] = n.vals[i]
+		out[k.Value] = n.Vals[i]
 	}
 	return out
 }
 
+// didYouMean names the closest allowed key, or lists them all.
 func didYouMean(name string, cands []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range cands {
-		d := levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(c))
-		if d < bestD || d == bestD && c < best {
-			best, bestD = c, d
-		}
+	if h := yamlpos.DidYouMean(name, cands); h != "" {
+		return h
 	}
-	if best == "" || bestD > max(1, min(3, len(name)/3)) {
-		return " (" + strings.Join(cands, ", ") + ")"
-	}
-	return "; did you mean " + best + "?"
+	return " (" + strings.Join(cands, ", ") + ")"
 }
 
 // text returns a scalar's text, reporting anything else.
 func (l *loader) text(n *node, what string) (string, bool) {
 	switch {
-	case n.invalid:
+	case n.Invalid:
 		return "", false
-	case n.kind == kindNull:
-		l.add(n.pos, rules.CodeMissingField, "%s is empty", what)
+	case n.Kind == yamlpos.Null:
+		l.add(n.Pos, rules.CodeMissingField, "%s is empty", what)
 		return "", false
-	case n.kind != kindScalar:
-		l.add(n.pos, rules.CodeSchema, "%s must be a single value, not a %s", what, n.describe())
+	case n.Kind != yamlpos.Scalar:
+		l.add(n.Pos, rules.CodeSchema, "%s must be a single value, not a %s", what, n.Describe())
 		return "", false
 	}
-	return n.value, true
+	return n.Value, true
 }
 
 func (l *loader) oneOf(n *node, what string, list []string) string {
@@ -300,7 +294,7 @@ func (l *loader) oneOf(n *node, what string, list []string) string {
 		return ""
 	}
 	if !slices.Contains(list, s) {
-		l.add(n.pos, CodeBadValue, "unknown %s %q (%s)", what, s, strings.Join(list, ", "))
+		l.add(n.Pos, CodeBadValue, "unknown %s %q (%s)", what, s, strings.Join(list, ", "))
 		return ""
 	}
 	return s
@@ -313,21 +307,21 @@ func (l *loader) duration(n *node, what string, positive bool) time.Duration {
 	}
 	d, err := model.ParseDuration(s)
 	if err != nil {
-		l.add(n.pos, rules.CodeBadDuration, "%s: %q is not a duration (like 90s, 15m, 2h, 1d, 1w)", what, s)
+		l.add(n.Pos, rules.CodeBadDuration, "%s: %q is not a duration (like 90s, 15m, 2h, 1d, 1w)", what, s)
 		return 0
 	}
 	if positive && d <= 0 {
-		l.add(n.pos, rules.CodeBadDuration, "%s must be more than 0", what)
+		l.add(n.Pos, rules.CodeBadDuration, "%s must be more than 0", what)
 		return 0
 	}
 	return time.Duration(d)
 }
 
 func (l *loader) time(n *node, what string) time.Time {
-	if n.kind == kindMap && len(n.keys) == 1 {
+	if n.Kind == yamlpos.Map && len(n.Keys) == 1 {
 		// the YAML parser reads 2026-11-23T08:00:00Z inside a [...] that is
 		// itself inside a {...} as the mapping {2026-11-23T08: 00:00Z}
-		l.add(n.pos, CodeBadTime, "%s: a time inside [...] inside {...} must be quoted, or the list written in block style: the YAML parser reads its colons as a key", what)
+		l.add(n.Pos, CodeBadTime, "%s: a time inside [...] inside {...} must be quoted, or the list written in block style: the YAML parser reads its colons as a key", what)
 		return time.Time{}
 	}
 	s, ok := l.text(n, what)
@@ -336,7 +330,7 @@ func (l *loader) time(n *node, what string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		l.add(n.pos, CodeBadTime, "%s: %q is not an RFC 3339 time (like 2026-11-27T00:00:00Z)", what, s)
+		l.add(n.Pos, CodeBadTime, "%s: %q is not an RFC 3339 time (like 2026-11-27T00:00:00Z)", what, s)
 		return time.Time{}
 	}
 	return t.UTC()
@@ -346,10 +340,10 @@ func (l *loader) time(n *node, what string) time.Time {
 // file's directory.
 func (l *loader) ruleFiles(n *node) []string {
 	items := []*node{n}
-	if n.kind == kindSeq {
-		items = n.vals
+	if n.Kind == yamlpos.Seq {
+		items = n.Vals
 		if len(items) == 0 {
-			l.add(n.pos, rules.CodeMissingField, "rule_files is empty")
+			l.add(n.Pos, rules.CodeMissingField, "rule_files is empty")
 		}
 	}
 	var out []string
@@ -359,7 +353,7 @@ func (l *loader) ruleFiles(n *node) []string {
 			continue
 		}
 		if s == "" {
-			l.add(it.pos, rules.CodeMissingField, "a rule_files entry is empty")
+			l.add(it.Pos, rules.CodeMissingField, "a rule_files entry is empty")
 			continue
 		}
 		if !filepath.IsAbs(s) {
@@ -372,25 +366,25 @@ func (l *loader) ruleFiles(n *node) []string {
 
 func (l *loader) testCase(cn *node, f *File, fileRulesPos rules.Pos, horizon, lateness time.Duration) *Case {
 	fields := l.fields(cn, "test case", caseFields)
-	if cn.kind != kindMap {
+	if cn.Kind != yamlpos.Map {
 		return nil
 	}
 	nerr := len(l.errs)
-	c := &Case{File: l.file, Pos: cn.pos, Horizon: horizon, Lateness: lateness}
+	c := &Case{File: l.file, Pos: cn.Pos, Horizon: horizon, Lateness: lateness}
 	if n := fields["name"]; n == nil {
-		l.add(cn.pos, rules.CodeMissingField, "test case has no name (name: is required)")
+		l.add(cn.Pos, rules.CodeMissingField, "test case has no name (name: is required)")
 	} else if s, ok := l.text(n, "name"); ok {
-		c.Name, c.Pos = s, n.pos
+		c.Name, c.Pos = s, n.Pos
 		if strings.TrimSpace(s) == "" {
-			l.add(n.pos, rules.CodeMissingField, "name is empty")
+			l.add(n.Pos, rules.CodeMissingField, "name is empty")
 		} else if prev, dup := l.names[s]; dup {
-			l.add(n.pos, CodeDuplicateTest, "test %q is already defined at %d:%d", s, prev.Line, prev.Col)
+			l.add(n.Pos, CodeDuplicateTest, "test %q is already defined at %d:%d", s, prev.Line, prev.Col)
 		} else {
-			l.names[s] = n.pos
+			l.names[s] = n.Pos
 		}
 	}
 	if n := fields["rule_files"]; n != nil {
-		c.RuleFiles, c.RuleFilesPos = l.ruleFiles(n), n.pos
+		c.RuleFiles, c.RuleFilesPos = l.ruleFiles(n), n.Pos
 	} else if f.RuleFiles != nil {
 		c.RuleFiles, c.RuleFilesPos = f.RuleFiles, fileRulesPos
 	} else {
@@ -403,18 +397,18 @@ func (l *loader) testCase(cn *node, f *File, fileRulesPos rules.Pos, horizon, la
 		c.Lateness = l.duration(n, "lateness", false)
 	}
 	if n := fields["events"]; n != nil {
-		st := &Step{Pos: n.pos, Label: "events"}
+		st := &Step{Pos: n.Pos, Label: "events"}
 		st.Events = l.eventList(n, "events")
 		c.Steps = append(c.Steps, st)
 	}
 	if n := fields["steps"]; n != nil {
 		switch {
-		case n.kind == kindNull || n.kind == kindSeq && len(n.vals) == 0:
-			l.add(n.pos, rules.CodeMissingField, "steps is empty")
-		case n.kind != kindSeq:
-			l.add(n.pos, rules.CodeSchema, "steps must be a list, not a %s", n.describe())
+		case n.Kind == yamlpos.Null || n.Kind == yamlpos.Seq && len(n.Vals) == 0:
+			l.add(n.Pos, rules.CodeMissingField, "steps is empty")
+		case n.Kind != yamlpos.Seq:
+			l.add(n.Pos, rules.CodeSchema, "steps must be a list, not a %s", n.Describe())
 		default:
-			for i, sn := range n.vals {
+			for i, sn := range n.Vals {
 				if st := l.step(sn, i+1); st != nil {
 					c.Steps = append(c.Steps, st)
 				}
@@ -425,12 +419,12 @@ func (l *loader) testCase(cn *node, f *File, fileRulesPos rules.Pos, horizon, la
 		c.Expect = l.expect(n)
 	}
 	if n := fields["expect_none"]; n != nil {
-		c.ExpectNonePos = n.pos
+		c.ExpectNonePos = n.Pos
 		switch {
-		case n.kind != kindScalar || n.tag != "bool":
-			l.add(n.pos, rules.CodeSchema, "expect_none must be true or false, not a %s", n.describe())
+		case n.Kind != yamlpos.Scalar || n.Tag != "bool":
+			l.add(n.Pos, rules.CodeSchema, "expect_none must be true or false, not a %s", n.Describe())
 		default:
-			c.ExpectNone = n.value == "true"
+			c.ExpectNone = n.Value == "true"
 		}
 	}
 	if fields["events"] == nil && fields["steps"] == nil {
@@ -469,21 +463,21 @@ func (l *loader) testCase(cn *node, f *File, fileRulesPos rules.Pos, horizon, la
 
 func (l *loader) step(sn *node, index int) *Step {
 	fields := l.fields(sn, "step", stepFields)
-	if sn.kind != kindMap {
+	if sn.Kind != yamlpos.Map {
 		return nil
 	}
-	st := &Step{Pos: sn.pos, Label: "step " + strconv.Itoa(index)}
+	st := &Step{Pos: sn.Pos, Label: "step " + strconv.Itoa(index)}
 	var actions []string
-	for _, k := range sn.keys {
-		if k.value != "expect" && slices.Contains(stepFields, k.value) {
-			actions = append(actions, k.value)
+	for _, k := range sn.Keys {
+		if k.Value != "expect" && slices.Contains(stepFields, k.Value) {
+			actions = append(actions, k.Value)
 		}
 	}
 	if len(actions) > 1 {
-		l.add(sn.pos, CodeBadStep, "a step does one thing, but this one has %s: split it into steps", strings.Join(actions, " and "))
+		l.add(sn.Pos, CodeBadStep, "a step does one thing, but this one has %s: split it into steps", strings.Join(actions, " and "))
 	}
-	if len(actions) == 0 && fields["expect"] == nil && len(fields) == len(sn.keys) {
-		l.add(sn.pos, CodeBadStep, "a step needs event:, events:, series:, advance:, until: or expect:")
+	if len(actions) == 0 && fields["expect"] == nil && len(fields) == len(sn.Keys) {
+		l.add(sn.Pos, CodeBadStep, "a step needs event:, events:, series:, advance:, until: or expect:")
 	}
 	if n := fields["event"]; n != nil {
 		if ev, ok := l.event(n); ok {
@@ -511,18 +505,18 @@ func (l *loader) step(sn *node, index int) *Step {
 // eventList reads a list of events, each an event mapping or a
 // {series: ...} that expands to many.
 func (l *loader) eventList(n *node, what string) []Event {
-	if n.kind == kindNull || n.kind == kindSeq && len(n.vals) == 0 {
-		l.add(n.pos, rules.CodeMissingField, "%s is empty", what)
+	if n.Kind == yamlpos.Null || n.Kind == yamlpos.Seq && len(n.Vals) == 0 {
+		l.add(n.Pos, rules.CodeMissingField, "%s is empty", what)
 		return nil
 	}
-	if n.kind != kindSeq {
-		l.add(n.pos, rules.CodeSchema, "%s must be a list of events, not a %s", what, n.describe())
+	if n.Kind != yamlpos.Seq {
+		l.add(n.Pos, rules.CodeSchema, "%s must be a list of events, not a %s", what, n.Describe())
 		return nil
 	}
 	var out []Event
-	for _, it := range n.vals {
-		if it.kind == kindMap && len(it.keys) == 1 && it.keys[0].value == "series" {
-			out = append(out, l.series(it.vals[0])...)
+	for _, it := range n.Vals {
+		if it.Kind == yamlpos.Map && len(it.Keys) == 1 && it.Keys[0].Value == "series" {
+			out = append(out, l.series(it.Vals[0])...)
 			continue
 		}
 		if ev, ok := l.event(it); ok {
@@ -534,9 +528,9 @@ func (l *loader) eventList(n *node, what string) []Event {
 
 // event turns a YAML mapping into the JSON of an event.
 func (l *loader) event(n *node) (Event, bool) {
-	if n.kind != kindMap {
-		if !n.invalid {
-			l.add(n.pos, CodeBadEvent, "an event must be a mapping (the JSON event as YAML), not a %s", n.describe())
+	if n.Kind != yamlpos.Map {
+		if !n.Invalid {
+			l.add(n.Pos, CodeBadEvent, "an event must be a mapping (the JSON event as YAML), not a %s", n.Describe())
 		}
 		return Event{}, false
 	}
@@ -544,25 +538,25 @@ func (l *loader) event(n *node) (Event, bool) {
 	if !ok {
 		return Event{}, false
 	}
-	return Event{JSON: encodeJSON(v), Pos: n.pos}, true
+	return Event{JSON: encodeJSON(v), Pos: n.Pos}, true
 }
 
 // series expands a template event over a list of values or a count.
 func (l *loader) series(n *node) []Event {
 	fields := l.fields(n, "series", seriesFields)
-	if n.kind != kindMap {
+	if n.Kind != yamlpos.Map {
 		return nil
 	}
 	nerr := len(l.errs)
 	var tmpl *jobj
 	if tn := fields["event"]; tn == nil {
-		l.add(n.pos, rules.CodeMissingField, "series has no event (the template every event copies)")
-	} else if tn.kind != kindMap {
-		l.add(tn.pos, CodeBadSeries, "series event must be a mapping, not a %s", tn.describe())
+		l.add(n.Pos, rules.CodeMissingField, "series has no event (the template every event copies)")
+	} else if tn.Kind != yamlpos.Map {
+		l.add(tn.Pos, CodeBadSeries, "series event must be a mapping, not a %s", tn.Describe())
 	} else if v, ok := l.jsonOf(tn); ok {
 		tmpl = v.(*jobj)
 		if tmpl.index("ts") >= 0 {
-			l.add(tn.get("ts").pos, CodeConflict, "a series sets each event's ts (from start: and every:, or values: ts); remove ts from its event")
+			l.add(tn.Get("ts").Pos, CodeConflict, "a series sets each event's ts (from start: and every:, or values: ts); remove ts from its event")
 		}
 	}
 	// values: field -> list, one element per event
@@ -574,26 +568,26 @@ func (l *loader) series(n *node) []Event {
 	var cols []column
 	count := -1
 	if vn := fields["values"]; vn != nil {
-		if vn.kind != kindMap || len(vn.keys) == 0 {
-			l.add(vn.pos, CodeBadSeries, "series values must be a mapping of field names to lists, not a %s", vn.describe())
+		if vn.Kind != yamlpos.Map || len(vn.Keys) == 0 {
+			l.add(vn.Pos, CodeBadSeries, "series values must be a mapping of field names to lists, not a %s", vn.Describe())
 		} else {
-			for i, k := range vn.keys {
-				v := vn.vals[i]
-				if v.kind != kindSeq || len(v.vals) == 0 {
-					l.add(v.pos, CodeBadSeries, "series values %s must be a non-empty list, not a %s", k.value, v.describe())
+			for i, k := range vn.Keys {
+				v := vn.Vals[i]
+				if v.Kind != yamlpos.Seq || len(v.Vals) == 0 {
+					l.add(v.Pos, CodeBadSeries, "series values %s must be a non-empty list, not a %s", k.Value, v.Describe())
 					continue
 				}
-				if count >= 0 && len(v.vals) != count {
-					l.add(v.pos, CodeBadSeries, "series values %s has %d elements, but %s has %d: every list gives one value per event", k.value, len(v.vals), cols[0].field, count)
+				if count >= 0 && len(v.Vals) != count {
+					l.add(v.Pos, CodeBadSeries, "series values %s has %d elements, but %s has %d: every list gives one value per event", k.Value, len(v.Vals), cols[0].field, count)
 					continue
 				}
-				count = len(v.vals)
-				for _, it := range v.vals {
-					if k.value != "ts" && (it.kind == kindMap || it.kind == kindSeq) {
-						l.add(it.pos, CodeBadSeries, "series values are single values, not a %s", it.describe())
+				count = len(v.Vals)
+				for _, it := range v.Vals {
+					if k.Value != "ts" && (it.Kind == yamlpos.Map || it.Kind == yamlpos.Seq) {
+						l.add(it.Pos, CodeBadSeries, "series values are single values, not a %s", it.Describe())
 					}
 				}
-				cols = append(cols, column{field: k.value, pos: k.pos, items: v.vals})
+				cols = append(cols, column{field: k.Value, pos: k.Pos, items: v.Vals})
 			}
 		}
 	}
@@ -602,16 +596,16 @@ func (l *loader) series(n *node) []Event {
 		switch {
 		case !ok:
 		case count >= 0 && c != count:
-			l.add(cn.pos, CodeBadSeries, "count is %d but the values lists have %d elements", c, count)
+			l.add(cn.Pos, CodeBadSeries, "count is %d but the values lists have %d elements", c, count)
 		default:
 			count = c
 		}
 	}
 	if count < 0 && fields["values"] == nil && fields["count"] == nil {
-		l.add(n.pos, rules.CodeMissingField, "series needs values: (lists, one element per event) or count:")
+		l.add(n.Pos, rules.CodeMissingField, "series needs values: (lists, one element per event) or count:")
 	}
 	if count > maxSeries {
-		l.add(n.pos, CodeBadSeries, "series of %d events, more than the limit of %d", count, maxSeries)
+		l.add(n.Pos, CodeBadSeries, "series of %d events, more than the limit of %d", count, maxSeries)
 	}
 	var tsCol []*node
 	for _, c := range cols {
@@ -625,7 +619,7 @@ func (l *loader) series(n *node) []Event {
 	case tsCol != nil:
 		for _, k := range []string{"start", "every"} {
 			if sn := fields[k]; sn != nil {
-				l.add(sn.pos, CodeConflict, "series values give ts: %s cannot go with them", k)
+				l.add(sn.Pos, CodeConflict, "series values give ts: %s cannot go with them", k)
 			}
 		}
 		for _, it := range tsCol {
@@ -633,14 +627,14 @@ func (l *loader) series(n *node) []Event {
 		}
 	default:
 		if sn := fields["start"]; sn == nil {
-			l.add(n.pos, rules.CodeMissingField, "series needs start: (the ts of its first event) or a ts list in values:")
+			l.add(n.Pos, rules.CodeMissingField, "series needs start: (the ts of its first event) or a ts list in values:")
 		} else {
 			start = l.time(sn, "start")
 		}
 		if en := fields["every"]; en != nil {
 			every = l.duration(en, "every", true)
 		} else if count > 1 {
-			l.add(n.pos, rules.CodeMissingField, "series needs every: (the time between its events)")
+			l.add(n.Pos, rules.CodeMissingField, "series needs every: (the time between its events)")
 		}
 	}
 	if len(l.errs) > nerr || tmpl == nil || count <= 0 {
@@ -649,14 +643,14 @@ func (l *loader) series(n *node) []Event {
 	out := make([]Event, 0, count)
 	for i := range count {
 		ev := tmpl.clone()
-		pos := n.pos
+		pos := n.Pos
 		if tsCol == nil {
 			ev.set("ts", start.Add(time.Duration(i)*every).Format(time.RFC3339Nano))
 		}
 		for ci, c := range cols {
 			it := c.items[i]
 			if ci == 0 {
-				pos = it.pos
+				pos = it.Pos
 			}
 			v, ok := l.jsonOf(it)
 			if !ok {
@@ -676,13 +670,13 @@ func (l *loader) series(n *node) []Event {
 }
 
 func (l *loader) count(n *node) (int, bool) {
-	if n.kind != kindScalar || n.tag != "int" {
-		l.add(n.pos, rules.CodeSchema, "count must be a whole number, not a %s", n.describe())
+	if n.Kind != yamlpos.Scalar || n.Tag != "int" {
+		l.add(n.Pos, rules.CodeSchema, "count must be a whole number, not a %s", n.Describe())
 		return 0, false
 	}
-	c, err := strconv.Atoi(n.value)
+	c, err := strconv.Atoi(n.Value)
 	if err != nil || c < 1 || c > maxSeries {
-		l.add(n.pos, CodeBadValue, "count must be from 1 to %d, got %s", maxSeries, n.value)
+		l.add(n.Pos, CodeBadValue, "count must be from 1 to %d, got %s", maxSeries, n.Value)
 		return 0, false
 	}
 	return c, true
@@ -690,12 +684,12 @@ func (l *loader) count(n *node) (int, bool) {
 
 func (l *loader) expect(n *node) *Expect {
 	fields := l.fields(n, "expect", expectFields)
-	if n.kind != kindMap {
+	if n.Kind != yamlpos.Map {
 		return nil
 	}
-	e := &Expect{Pos: n.pos}
-	if len(n.keys) == 0 {
-		l.add(n.pos, rules.CodeMissingField, "expect is empty: give alerts:, corrections: or quiet:")
+	e := &Expect{Pos: n.Pos}
+	if len(n.Keys) == 0 {
+		l.add(n.Pos, rules.CodeMissingField, "expect is empty: give alerts:, corrections: or quiet:")
 	}
 	if an := fields["alerts"]; an != nil {
 		e.CheckAlerts = true
@@ -715,8 +709,8 @@ func (l *loader) expect(n *node) *Expect {
 	}
 	if qn := fields["quiet"]; qn != nil {
 		items := []*node{qn}
-		if qn.kind == kindSeq {
-			items = qn.vals
+		if qn.Kind == yamlpos.Seq {
+			items = qn.Vals
 		}
 		for _, it := range items {
 			if r, ok := l.ruleRef(it, "a quiet entry"); ok {
@@ -729,13 +723,13 @@ func (l *loader) expect(n *node) *Expect {
 
 // list reads a list; null is the empty list.
 func (l *loader) list(n *node, what string) []*node {
-	switch n.kind {
-	case kindNull:
+	switch n.Kind {
+	case yamlpos.Null:
 		return nil
-	case kindSeq:
-		return n.vals
+	case yamlpos.Seq:
+		return n.Vals
 	}
-	l.add(n.pos, rules.CodeSchema, "%s must be a list, not a %s", what, n.describe())
+	l.add(n.Pos, rules.CodeSchema, "%s must be a list, not a %s", what, n.Describe())
 	return nil
 }
 
@@ -745,20 +739,20 @@ func (l *loader) ruleRef(n *node, what string) (RuleRef, bool) {
 		return RuleRef{}, false
 	}
 	if s == "" || strings.Count(s, "/") > 1 || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") {
-		l.add(n.pos, CodeBadValue, "rule %q must be group/rule or rule", s)
+		l.add(n.Pos, CodeBadValue, "rule %q must be group/rule or rule", s)
 		return RuleRef{}, false
 	}
-	return RuleRef{Name: s, Pos: n.pos}, true
+	return RuleRef{Name: s, Pos: n.Pos}, true
 }
 
 func (l *loader) alert(n *node) *AlertExpectation {
 	fields := l.fields(n, "expected alert", alertFields)
-	if n.kind != kindMap {
+	if n.Kind != yamlpos.Map {
 		return nil
 	}
-	a := &AlertExpectation{Pos: n.pos, State: event.StateFiring, Tolerance: DefaultTolerance}
+	a := &AlertExpectation{Pos: n.Pos, State: event.StateFiring, Tolerance: DefaultTolerance}
 	if rn := fields["rule"]; rn == nil {
-		l.add(n.pos, rules.CodeMissingField, "an expected alert needs rule: (group/rule)")
+		l.add(n.Pos, rules.CodeMissingField, "an expected alert needs rule: (group/rule)")
 	} else {
 		a.Rule, _ = l.ruleRef(rn, "rule")
 	}
@@ -789,26 +783,26 @@ func (l *loader) alert(n *node) *AlertExpectation {
 	if v := fields["tolerance"]; v != nil {
 		a.Tolerance = l.tolerance(v)
 	}
-	if v := fields["labels"]; v != nil && v.kind != kindNull {
-		if v.kind != kindMap {
-			l.add(v.pos, rules.CodeSchema, "labels must be a mapping of names to values, not a %s", v.describe())
+	if v := fields["labels"]; v != nil && v.Kind != yamlpos.Null {
+		if v.Kind != yamlpos.Map {
+			l.add(v.Pos, rules.CodeSchema, "labels must be a mapping of names to values, not a %s", v.Describe())
 		} else {
 			a.Labels = map[string]string{}
-			for i, k := range v.keys {
-				if s, ok := l.text(v.vals[i], "label "+k.value); ok {
-					a.Labels[k.value] = s
+			for i, k := range v.Keys {
+				if s, ok := l.text(v.Vals[i], "label "+k.Value); ok {
+					a.Labels[k.Value] = s
 				}
 			}
 		}
 	}
-	if v := fields["values"]; v != nil && v.kind != kindNull {
-		if v.kind != kindMap {
-			l.add(v.pos, rules.CodeSchema, "values must be a mapping of facts to values, not a %s", v.describe())
+	if v := fields["values"]; v != nil && v.Kind != yamlpos.Null {
+		if v.Kind != yamlpos.Map {
+			l.add(v.Pos, rules.CodeSchema, "values must be a mapping of facts to values, not a %s", v.Describe())
 		} else {
 			a.Values = map[string]any{}
-			for i, k := range v.keys {
-				if x, ok := l.plain(v.vals[i]); ok {
-					a.Values[k.value] = x
+			for i, k := range v.Keys {
+				if x, ok := l.plain(v.Vals[i]); ok {
+					a.Values[k.Value] = x
 				}
 			}
 		}
@@ -818,10 +812,10 @@ func (l *loader) alert(n *node) *AlertExpectation {
 
 func (l *loader) correction(n *node) *CorrectionExpectation {
 	fields := l.fields(n, "expected correction", correctionFields)
-	if n.kind != kindMap {
+	if n.Kind != yamlpos.Map {
 		return nil
 	}
-	c := &CorrectionExpectation{Pos: n.pos, State: event.StateActive, Tolerance: DefaultTolerance}
+	c := &CorrectionExpectation{Pos: n.Pos, State: event.StateActive, Tolerance: DefaultTolerance}
 	strs := []struct {
 		key string
 		dst *string
@@ -860,24 +854,24 @@ func (l *loader) correction(n *node) *CorrectionExpectation {
 
 func (l *loader) number(n *node, what string) Number {
 	switch {
-	case n.kind == kindNull:
+	case n.Kind == yamlpos.Null:
 		return Number{Set: true, Null: true}
-	case n.kind == kindScalar && (n.tag == "int" || n.tag == "float"):
-		f := toFloat(n.num)
+	case n.Kind == yamlpos.Scalar && (n.Tag == "int" || n.Tag == "float"):
+		f := toFloat(n.Num)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			l.add(n.pos, CodeBadValue, "%s must be a finite number (null for none)", what)
+			l.add(n.Pos, CodeBadValue, "%s must be a finite number (null for none)", what)
 			return Number{}
 		}
 		return Number{Set: true, Value: f}
 	}
-	l.add(n.pos, rules.CodeSchema, "%s must be a number or null, not a %s", what, n.describe())
+	l.add(n.Pos, rules.CodeSchema, "%s must be a number or null, not a %s", what, n.Describe())
 	return Number{}
 }
 
 func (l *loader) tolerance(n *node) float64 {
 	x := l.number(n, "tolerance")
 	if x.Set && (x.Null || x.Value < 0) {
-		l.add(n.pos, CodeBadValue, "tolerance must be a number from 0")
+		l.add(n.Pos, CodeBadValue, "tolerance must be a number from 0")
 		return DefaultTolerance
 	}
 	if !x.Set {
@@ -889,12 +883,12 @@ func (l *loader) tolerance(n *node) float64 {
 // plain converts an expected value: nil, bool, float64, string, []any or
 // map[string]any.
 func (l *loader) plain(n *node) (any, bool) {
-	switch n.kind {
-	case kindNull:
-		return nil, !n.invalid
-	case kindSeq:
-		out := make([]any, 0, len(n.vals))
-		for _, it := range n.vals {
+	switch n.Kind {
+	case yamlpos.Null:
+		return nil, !n.Invalid
+	case yamlpos.Seq:
+		out := make([]any, 0, len(n.Vals))
+		for _, it := range n.Vals {
 			v, ok := l.plain(it)
 			if !ok {
 				return nil, false
@@ -902,29 +896,29 @@ func (l *loader) plain(n *node) (any, bool) {
 			out = append(out, v)
 		}
 		return out, true
-	case kindMap:
-		out := make(map[string]any, len(n.keys))
-		for i, k := range n.keys {
-			v, ok := l.plain(n.vals[i])
+	case yamlpos.Map:
+		out := make(map[string]any, len(n.Keys))
+		for i, k := range n.Keys {
+			v, ok := l.plain(n.Vals[i])
 			if !ok {
 				return nil, false
 			}
-			out[k.value] = v
+			out[k.Value] = v
 		}
 		return out, true
 	}
-	switch n.tag {
+	switch n.Tag {
 	case "bool":
-		return n.value == "true", true
+		return n.Value == "true", true
 	case "int", "float":
-		f := toFloat(n.num)
+		f := toFloat(n.Num)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			l.add(n.pos, CodeBadValue, "an expected value must be finite: write null for a fact that is NaN")
+			l.add(n.Pos, CodeBadValue, "an expected value must be finite: write null for a fact that is NaN")
 			return nil, false
 		}
 		return f, true
 	}
-	return n.value, true
+	return n.Value, true
 }
 
 func toFloat(v any) float64 {
@@ -939,53 +933,51 @@ func toFloat(v any) float64 {
 	return math.NaN()
 }
 
-func nanValue() any { return math.NaN() }
-
 // jsonOf converts a node to a JSON value, keeping the order of keys.
 func (l *loader) jsonOf(n *node) (any, bool) {
-	switch n.kind {
-	case kindNull:
-		return nil, !n.invalid
-	case kindSeq:
-		out := make([]any, 0, len(n.vals))
+	switch n.Kind {
+	case yamlpos.Null:
+		return nil, !n.Invalid
+	case yamlpos.Seq:
+		out := make([]any, 0, len(n.Vals))
 		ok := true
-		for _, it := range n.vals {
+		for _, it := range n.Vals {
 			v, vok := l.jsonOf(it)
 			ok = ok && vok
 			out = append(out, v)
 		}
 		return out, ok
-	case kindMap:
+	case yamlpos.Map:
 		o := &jobj{}
 		ok := true
-		for i, k := range n.keys {
-			v, vok := l.jsonOf(n.vals[i])
+		for i, k := range n.Keys {
+			v, vok := l.jsonOf(n.Vals[i])
 			ok = ok && vok
-			o.keys = append(o.keys, k.value)
+			o.keys = append(o.keys, k.Value)
 			o.vals = append(o.vals, v)
 		}
 		return o, ok
 	}
-	switch n.tag {
+	switch n.Tag {
 	case "bool":
-		return n.value == "true", true
+		return n.Value == "true", true
 	case "int":
-		switch v := n.num.(type) {
+		switch v := n.Num.(type) {
 		case int64:
 			return json.Number(strconv.FormatInt(v, 10)), true
 		case uint64:
 			return json.Number(strconv.FormatUint(v, 10)), true
 		}
-		return n.value, true
+		return n.Value, true
 	case "float":
-		f := toFloat(n.num)
+		f := toFloat(n.Num)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			l.add(n.pos, CodeBadEvent, "%s is not a finite number: JSON events cannot carry it", n.value)
+			l.add(n.Pos, CodeBadEvent, "%s is not a finite number: JSON events cannot carry it", n.Value)
 			return nil, false
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), true
 	}
-	return n.value, true
+	return n.Value, true
 }
 
 // jobj is a JSON object that keeps its keys' order, so the event's payload
@@ -1006,7 +998,7 @@ func (o *jobj) set(k string, v any) {
 	o.vals = append(o.vals, v)
 }
 
-// setPath sets a field, or a nested one as in discount.value.
+// setPath sets a field, or a nested one as in discount.Value.
 func (o *jobj) setPath(path string, v any) bool {
 	head, rest, nested := strings.Cut(path, ".")
 	if !nested {
@@ -1075,3 +1067,6 @@ func writeJSON(b *bytes.Buffer, v any) {
 		b.WriteByte('}')
 	}
 }
+
+// node is a YAML node with its position, as internal/yamlpos reads it.
+type node = yamlpos.Node

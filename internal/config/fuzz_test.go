@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzConfigFile feeds arbitrary bytes to the daemon's config file decoder
-// (decodeConfig, what `promoguard run --config FILE` reads the file with:
+// (Decode, what `promoguard run --config FILE` reads the file with:
 // strict keys, one document, typed values with positions), then validates
 // what it decoded. Whatever the bytes, it returns a non-empty list of
 // errors, or a configuration and the known keys it sets with their
@@ -30,15 +30,15 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte("rules: [r.yaml]\nbrokers: [k:9092]\nbatch: {size: 10, timeout: 1s}\ntls: {enable: true, ca_file: ca.pem}\n"))
 	f.Add([]byte("horizon: 1w\nallowed_lateness: 90\nmax_skew: 1.5\n"))
 	known := map[string]bool{}
-	for _, l := range configLeaves(reflect.ValueOf(&runConfig{}).Elem(), "") {
-		known[l.key] = true
+	for _, l := range Leaves(&Daemon{}) {
+		known[l.Key] = true
 	}
 	pos := regexp.MustCompile(`^[0-9]+:[0-9]+$`)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var c runConfig
-		present, err := decodeConfig(data, &c)
+		var c Daemon
+		present, err := Decode(data, &c)
 		if err != nil {
-			var ce configErrors
+			var ce Errors
 			if !errors.As(err, &ce) || len(ce) == 0 {
 				t.Fatalf("not a list of problems: %T %v", err, err)
 			}
@@ -102,33 +102,33 @@ func TestConfigFileTaggedList(t *testing.T) {
 		"rules: !00\n0000":         "1:8: !00 string was used where sequence is expected",
 		"rules: &a !!str r.yaml\n": "1:11: !!str string was used where sequence is expected",
 	} {
-		var c runConfig
-		_, err := decodeConfig([]byte(src), &c)
-		var ce configErrors
+		var c Daemon
+		_, err := Decode([]byte(src), &c)
+		var ce Errors
 		if !errors.As(err, &ce) || len(ce) != 1 || ce[0] != want {
 			t.Errorf("%q: got %v, want %s", src, err, want)
 		}
 	}
-	var c runConfig
-	if _, err := decodeConfig([]byte("rules: !!seq [r.yaml]\n"), &c); err != nil || !reflect.DeepEqual(c.Rules, []string{"r.yaml"}) {
+	var c Daemon
+	if _, err := Decode([]byte("rules: !!seq [r.yaml]\n"), &c); err != nil || !reflect.DeepEqual(c.Rules, []string{"r.yaml"}) {
 		t.Errorf("a tagged sequence: %v %v", c.Rules, err)
 	}
 }
 
 // TestConfigFileEmptyDocuments: a leading or trailing --- (an empty
-// document) is not a second document. decodeConfig took the position of
+// document) is not a second document. Decode took the position of
 // the empty document's body, which is nil, and panicked (found by
 // FuzzConfigFile; testdata/fuzz/FuzzConfigFile/6d4704c9c2a317f4).
 func TestConfigFileEmptyDocuments(t *testing.T) {
 	for _, src := range []string{"rules: [a]\n---\n", "rules: [a]\n---\n...\n", "---\nrules: [a]\n", "rules: [a]\n---\n# the end\n", "# c\n---\nrules: [a]\n---\n"} {
-		var c runConfig
-		if _, err := decodeConfig([]byte(src), &c); err != nil || !reflect.DeepEqual(c.Rules, []string{"a"}) {
+		var c Daemon
+		if _, err := Decode([]byte(src), &c); err != nil || !reflect.DeepEqual(c.Rules, []string{"a"}) {
 			t.Errorf("%q: %v %v", src, c.Rules, err)
 		}
 	}
-	var c runConfig
-	_, err := decodeConfig([]byte("rules: [a]\n---\n\nrules: [b]\n"), &c)
-	var ce configErrors
+	var c Daemon
+	_, err := Decode([]byte("rules: [a]\n---\n\nrules: [b]\n"), &c)
+	var ce Errors
 	if !errors.As(err, &ce) || len(ce) != 1 || ce[0] != "4:1: a config file holds one YAML document" {
 		t.Errorf("two documents: %v", err)
 	}
