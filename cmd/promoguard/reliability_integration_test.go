@@ -599,6 +599,19 @@ func TestIntegrationReliabilityPoison(t *testing.T) {
 	if len(dead) != injected {
 		t.Errorf("%d dead letters for %d poison records", len(dead), injected)
 	}
+	// the offsets they name are where the poison really is: the input
+	// topics read back, not the headers checked against the body
+	isPoison := func(topic string, m kafka.Message) bool {
+		for _, pr := range poison {
+			if r.topic(pr.topic) == topic && string(pr.value) == string(m.Value) {
+				return true
+			}
+		}
+		return false
+	}
+	if diff := kafkatest.DiffDeadLetterSources(t, r.brokers, dead, isPoison, r.topic("prices"), r.topic("stock"), r.topic("promotions")); len(diff) > 0 {
+		t.Errorf("%d dead letters that do not point at their poison record, e.g.:\n%s", len(diff), strings.Join(diff[:min(5, len(diff))], "\n"))
+	}
 	for reason, n := range wantReasons {
 		if gotReasons[reason] != n {
 			t.Errorf("reason %s: %d dead letters, want %d", reason, gotReasons[reason], n)
