@@ -8,8 +8,9 @@ package main
 // fault-free replay of the same events: every transition id of the
 // reference must appear, none it lacks, every record must have the
 // contents of the reference record of its id (kafkatest WaitFor), and
-// every fingerprint must end in the state it ends in there. Duplicates (at-least-once delivery) are
-// counted and reported, as is the time to recover.
+// every fingerprint must end in the state it ends in there. Duplicates
+// (at-least-once delivery) are counted and reported, as is the time to
+// recover.
 //
 // `make test` runs them at a small size; `make reliability` runs them at
 // PROMOGUARD_RELIABILITY=large and writes the table RELIABILITY.md holds
