@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -380,18 +381,23 @@ func TestIntegrationRunKcat(t *testing.T) {
 	p = s.start()
 	// read the outputs back with kcat until every expected id is there
 	deadline := time.Now().Add(60 * time.Second)
+	var read []kafka.Message
 	for {
 		ids := map[string]bool{}
+		read = read[:0]
 		for _, topic := range []string{s.topic("alerts"), s.topic("corrections")} {
-			out, err := exec.Command(kcat, "-b", s.brokers, "-C", "-t", topic, "-e", "-q", "-f", "%k\t%s\n").Output()
+			out, err := exec.Command(kcat, "-b", s.brokers, "-C", "-t", topic, "-e", "-q", "-f", "%p\t%o\t%k\t%s\n").Output()
 			if err != nil {
 				t.Fatalf("kcat consume: %v", err)
 			}
 			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-				key, val, ok := strings.Cut(l, "\t")
-				if !ok {
+				f := strings.SplitN(l, "\t", 4)
+				if len(f) != 4 {
 					continue
 				}
+				part, _ := strconv.Atoi(f[0])
+				off, _ := strconv.ParseInt(f[1], 10, 64)
+				key, val := f[2], f[3]
 				var o struct{ ID, SKU, Promo string }
 				if err := json.Unmarshal([]byte(val), &o); err != nil {
 					t.Fatalf("kcat read %q: %v", l, err)
@@ -400,6 +406,7 @@ func TestIntegrationRunKcat(t *testing.T) {
 					t.Errorf("record keyed %q, not by its sku %q", key, o.SKU)
 				}
 				ids[o.ID] = true
+				read = append(read, kafka.Message{Topic: topic, Partition: part, Offset: off, Key: []byte(key), Value: []byte(val)})
 			}
 		}
 		var missing []string
@@ -416,6 +423,14 @@ func TestIntegrationRunKcat(t *testing.T) {
 			t.Fatalf("%d of %d outputs not read back by kcat: %v", len(missing), len(want), missing[:min(5, len(missing))])
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	// and each record read back is the reference record of its id
+	diff, err := kafkatest.DiffContents(read, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diff) > 0 {
+		t.Errorf("%d records read back by kcat differ from the reference record of their id, e.g.:\n%s", len(diff), strings.Join(diff[:min(5, len(diff))], "\n"))
 	}
 	if n := p.metric(t, `promoguard_wrong_partition_total{topic="`+s.topic("prices")+`"}`); n != "" && n != "0" {
 		t.Errorf("kcat's murmur2 records counted on the wrong partition: %s", n)

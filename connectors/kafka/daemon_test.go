@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,6 +187,13 @@ func testDaemonLifecycle(t *testing.T, brokers []string, prefix string) {
 		if h["source_topic"] != env.topics.Prices || h["source_partition"] == "" || h["source_offset"] == "" || h["reason"] == "" {
 			t.Errorf("dead letter headers %v", h)
 		}
+	}
+	// each names where its bad record really is, read back from the input
+	isBad := func(_ string, m kafka.Message) bool {
+		return slices.ContainsFunc(bad, func(b []byte) bool { return string(b) == string(m.Value) })
+	}
+	if diff := kafkatest.DiffDeadLetterSources(t, strings.Join(env.brokers, ","), dead, isBad, env.topics.Prices, env.topics.Stock, env.topics.Promotions); len(diff) > 0 {
+		t.Errorf("dead letters that do not point at their bad record:\n%s", strings.Join(diff, "\n"))
 	}
 	stop()
 

@@ -128,8 +128,9 @@ func OutputID(o event.Output) string {
 // Collector reads topics from their first offsets, every partition, in the
 // background until the test ends.
 type Collector struct {
-	mu   sync.Mutex
-	msgs []kafka.Message
+	mu    sync.Mutex
+	msgs  []kafka.Message
+	allow []string // fields that may differ from the reference: AllowDiffer
 }
 
 // Collect starts a Collector of topics, which must exist.
@@ -193,7 +194,11 @@ func (c *Collector) IDs(t testing.TB) map[string]int {
 }
 
 // WaitFor waits until every output of want was collected and returns the
-// ids collected, failing the test after timeout with what is missing.
+// ids collected, failing the test after timeout with what is missing. Then
+// it compares every record collected so far whose id want has with want's
+// record of that id, field by field (see [DiffContents]; only the fields
+// [Collector.AllowDiffer] allowed may differ), and fails the test on a
+// difference.
 func (c *Collector) WaitFor(t testing.TB, want map[string]event.Output, timeout time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -207,6 +212,7 @@ func (c *Collector) WaitFor(t testing.TB, want map[string]event.Output, timeout 
 			}
 		}
 		if len(missing) == 0 {
+			c.checkContents(t, want)
 			return got
 		}
 		if time.Now().After(deadline) {
