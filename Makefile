@@ -85,7 +85,7 @@ integration: deps integration-tools
 reliability: deps integration-tools
 	rm -f reliability-report.md
 	PROMOGUARD_RELIABILITY=large PROMOGUARD_RELIABILITY_REPORT=$(CURDIR)/reliability-report.md \
-		$(WITH_BROKER) $(GO) test -count=1 -p 1 -tags integration -timeout 60m -run 'Reliability' -v ./cmd/promoguard/
+		$(WITH_BROKER) $(GO) test -count=1 -p 1 -tags integration -timeout 60m -run 'Reliability' -v ./e2e/
 	@echo; echo "reliability-report.md:"; cat reliability-report.md
 
 # Shows the product working: checks the example rule pack, then runs the

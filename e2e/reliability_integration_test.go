@@ -1,6 +1,6 @@
 //go:build integration
 
-package main
+package e2e
 
 // Reliability (RELIABILITY.md): each scenario runs a generated stream
 // through `promoguard run` processes against the real broker, injects a
@@ -386,7 +386,7 @@ func TestIntegrationReliabilityBrokerRestart(t *testing.T) {
 // broker runs broker.sh on the test broker.
 func broker(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command("../../connectors/kafka/testbroker/broker.sh", args...)
+	cmd := exec.Command("../connectors/kafka/testbroker/broker.sh", args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("broker.sh %v: %v\n%s", args, err, out)
 	}
@@ -638,7 +638,7 @@ func TestIntegrationReliabilityHostileRules(t *testing.T) {
 	size := reliabilitySize()
 	size.events /= 4
 	r := newRelRunSized(t, "rel-hostile", size)
-	copyFile(t, "../../engine/testdata/hostile/hostile.yaml", filepath.Join(r.rules, "hostile.yaml"))
+	copyFile(t, "../engine/testdata/hostile/hostile.yaml", filepath.Join(r.rules, "hostile.yaml"))
 	rs := r.loadRules()
 	r.reference()
 	p := r.startDaemon()

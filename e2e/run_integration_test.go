@@ -1,6 +1,6 @@
 //go:build integration
 
-package main
+package e2e
 
 // `promoguard run` as a process against the real broker: reloaded with
 // broken rules, driven by kcat. The fault scenarios (a kill among them) are
@@ -46,7 +46,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "promoguard")
-		args := []string{"build", "-race", "-o", binPath, "."}
+		args := []string{"build", "-race", "-o", binPath, "../cmd/promoguard"}
 		if os.Getenv("PROMOGUARD_RELIABILITY") == "large" {
 			// `make reliability` measures: without the race detector
 			args = slices.Delete(args, 1, 2)
@@ -84,7 +84,7 @@ type runScenario struct {
 func newRunScenario(t *testing.T, prefix string) *runScenario {
 	dir := t.TempDir()
 	for _, f := range exampleRuleFiles(t) {
-		copyFile(t, filepath.Join("../../examples/rules", f), filepath.Join(dir, f))
+		copyFile(t, filepath.Join("../examples/rules", f), filepath.Join(dir, f))
 	}
 	return &runScenario{t: t, brokers: kafkatest.Brokers(t), prefix: kafkatest.Name(t, prefix), rules: dir, parts: 3}
 }
@@ -294,7 +294,7 @@ func TestIntegrationRunBadReload(t *testing.T) {
 	// prices only: produced while the daemon runs, one topic keeps their
 	// order on each partition
 	var events [][]byte
-	for _, l := range kafkatest.ExampleEvents(t, "../../examples/events/black-friday.ndjson") {
+	for _, l := range kafkatest.ExampleEvents(t, "../examples/events/black-friday.ndjson") {
 		if strings.Contains(string(l), `"type":"price"`) {
 			events = append(events, l)
 		}
@@ -350,7 +350,7 @@ func TestIntegrationRunKcat(t *testing.T) {
 		t.Fatal("kcat is not installed: make test installs it (Debian package kcat)")
 	}
 	s := newRunScenario(t, "kcat")
-	events := append(kafkatest.ExampleEvents(t, "../../examples/events/black-friday.ndjson"), kafkatest.Sentinels(s.parts, "2026-12-01T09:00:00Z")...)
+	events := append(kafkatest.ExampleEvents(t, "../examples/events/black-friday.ndjson"), kafkatest.Sentinels(s.parts, "2026-12-01T09:00:00Z")...)
 	want := kafkatest.Reference(t, s.loadRules(), events)
 	// the daemon creates its topics, then stops: the input is produced
 	// while it is down, so that it merges the topics in timestamp order
@@ -439,7 +439,7 @@ func TestIntegrationRunKcat(t *testing.T) {
 }
 
 func exampleRuleFiles(t *testing.T) []string {
-	ents, err := os.ReadDir("../../examples/rules")
+	ents, err := os.ReadDir("../examples/rules")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,4 +448,13 @@ func exampleRuleFiles(t *testing.T) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+func writeFile(t *testing.T, dir, name, data string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
