@@ -198,19 +198,18 @@ func FuzzRestore(f *testing.F) {
 		if again := snapshotOf(t, e2); again != cl {
 			t.Fatalf("the restored engine's state restores to another:\n%s", firstDiff(cl, again))
 		}
-		// and they run on alike
-		var outs [3][]event.Output
-		for i, e := range []*Engine{e, e1, e2} {
+		// and the first and the last run on alike (the second's state is
+		// the first's)
+		var outs [2][]event.Output
+		for i, e := range []*Engine{e, e2} {
 			for _, ev := range probe {
 				outs[i] = e.Apply(ev, outs[i])
 			}
 			outs[i] = e.Advance(e.Watermark().Add(8*24*time.Hour), outs[i])
 		}
 		checkRestoredOutputs(t, outs[0])
-		for i := 1; i < len(outs); i++ {
-			if got, want := outputsJSON(t, outs[i]), outputsJSON(t, outs[0]); got != want {
-				t.Fatalf("engine %d restored from the same state emits other records:\n%s", i, firstDiff(want, got))
-			}
+		if got, want := outputsJSON(t, outs[1]), outputsJSON(t, outs[0]); got != want {
+			t.Fatalf("the engine restored from a restored engine's state emits other records:\n%s", firstDiff(want, got))
 		}
 	})
 }
