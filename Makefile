@@ -11,8 +11,8 @@ export GOTOOLCHAIN := local
 # not durations: Go 1.26's fuzz coordinator can fail a run with "context
 # deadline exceeded" when a -fuzztime duration ends mid-execution
 # (golang/go#75804, fixed in 1.27). Each count is about 5 s here.
-FUZZ_TARGETS := ./rules:FuzzLoad:20000 ./rules:FuzzExpr:8000 ./event:FuzzDecode:60000 \
-	./rules/testspec:FuzzLoadTests:12000 ./engine:FuzzRestore:12000 ./internal/config:FuzzConfigFile:20000 ./connectors/file:FuzzLineReader:20000 \
+FUZZ_TARGETS := ./rules:FuzzLoad:20000 ./rules:FuzzExpr:5500 ./event:FuzzDecode:60000 \
+	./rules/testspec:FuzzLoadTests:12000 ./engine:FuzzRestore:7000 ./internal/config:FuzzConfigFile:12000 ./connectors/file:FuzzLineReader:20000 \
 	./internal/yamlpos:FuzzParse:20000
 FUZZSCALE ?= 1
 

@@ -107,6 +107,8 @@ func (e *Engine) Changes(meta json.RawMessage, put func(key string, value []byte
 		RulesVersion: e.rs.Version,
 		IssuedAt:     snapTime(e.issuedAt),
 		Issued:       e.issued,
+		SKUs:         len(e.skus),
+		Promos:       len(e.promoTS),
 		Meta:         meta,
 	}
 	v, err := json.Marshal(cp)
@@ -123,12 +125,16 @@ func (e *Engine) Pending() int { return len(e.dirtySKUs) + len(e.dirtyPromos) }
 // snapshot types: exported fields for encoding/json only
 
 type checkpointSnap struct {
-	Version      int             `json:"v"`
-	Watermark    int64           `json:"wm"`
-	RulesVersion string          `json:"rules_version"`
-	IssuedAt     int64           `json:"issued_at,omitempty"`
-	Issued       map[string]int  `json:"issued,omitempty"`
-	Meta         json.RawMessage `json:"meta,omitempty"`
+	Version      int            `json:"v"`
+	Watermark    int64          `json:"wm"`
+	RulesVersion string         `json:"rules_version"`
+	IssuedAt     int64          `json:"issued_at,omitempty"`
+	Issued       map[string]int `json:"issued,omitempty"`
+	// SKUs and Promos count the keys the state holds (the engine never
+	// forgets one): a restore that finds fewer lost some (see Engine).
+	SKUs   int             `json:"skus,omitempty"`
+	Promos int             `json:"promos,omitempty"`
+	Meta   json.RawMessage `json:"meta,omitempty"`
 }
 
 type skuSnap struct {
@@ -403,6 +409,14 @@ func (r *Restorer) Engine(rs *rules.RuleSet, opts Options, out []event.Output) (
 	}
 	if cp.Version != SnapshotVersion {
 		return nil, nil, out, fmt.Errorf("engine: changelog format %d, this build reads %d", cp.Version, SnapshotVersion)
+	}
+	// Compaction keeps a key's latest entry: when that is one of an
+	// unfinished checkpoint (left out by the caller), the committed value
+	// it replaced may be gone. The state is then not the checkpoint's, and
+	// restoring it would emit other records than the engine that wrote it.
+	if len(r.skus) < cp.SKUs || len(r.promos) < cp.Promos {
+		return nil, nil, out, fmt.Errorf("engine: changelog holds %d skus and %d promotions, its checkpoint %d and %d: entries were lost (compacted under an unfinished checkpoint?)",
+			len(r.skus), len(r.promos), cp.SKUs, cp.Promos)
 	}
 	e.epoch = restoredEpoch
 	e.wm = unsnapTime(cp.Watermark)

@@ -107,8 +107,11 @@ var restoreProbe = []string{
 // which it can minimize. Whatever the entries hold — other keys, bad JSON, a
 // corrupted snapshot — restoring returns an error or an engine, never
 // panics; and a restored engine runs on: it writes its changes, which
-// restore again, and takes events and time. The entries a real engine
-// writes always restore (checked before fuzzing).
+// restore again, and takes events and time. Restoring is idempotent: the
+// same entries restored again, and the state a restored engine writes
+// restored in turn, give engines that write the same state and emit the
+// same records when fed the same events. The entries a real engine writes
+// always restore (checked before fuzzing).
 func FuzzRestore(f *testing.F) {
 	rs, err := rules.Load([]string{"../examples/rules"}, nil)
 	if err != nil {
@@ -166,29 +169,76 @@ func FuzzRestore(f *testing.F) {
 			return
 		}
 		checkRestoredOutputs(t, out)
-		// the restored engine writes what it holds, and that restores
-		cl := &changelog{m: map[string][]byte{}}
-		e.TrackChanges()
-		if err := e.Changes(nil, cl.put); err != nil {
-			t.Fatalf("Changes of a restored engine: %v", err)
+		// restoring is a function of the entries: the same Restorer again
+		// gives the same engine
+		e1, _, out1, err := r.Engine(rs, Options{}, nil)
+		if err != nil {
+			t.Fatalf("restored once, then: %v", err)
 		}
-		r2 := NewRestorer()
-		for k, v := range cl.m {
-			if err := r2.Add(k, v); err != nil {
-				t.Fatal(err)
-			}
+		if got, want := outputsJSON(t, out1), outputsJSON(t, out); got != want {
+			t.Fatalf("restored twice, the records differ:\n%s\nthen\n%s", want, got)
 		}
-		if _, _, _, err := r2.Engine(rs, Options{}, nil); err != nil {
+		// the restored engine writes what it holds, and that restores to
+		// an engine that writes the same again
+		cl := snapshotOf(t, e)
+		if again := snapshotOf(t, e1); again != cl {
+			t.Fatalf("restored twice, the states differ:\n%s", firstDiff(cl, again))
+		}
+		r2, errs := restoreFrom([]byte(cl))
+		if len(errs) > 0 {
+			t.Fatal(errs[0])
+		}
+		e2, _, out2, err := r2.Engine(rs, Options{}, nil)
+		if err != nil {
 			t.Fatalf("what a restored engine wrote does not restore: %v", err)
 		}
-		// and it runs on
-		out = out[:0]
-		for _, ev := range probe {
-			out = e.Apply(ev, out)
+		if len(out2) != 0 {
+			t.Fatalf("what a restored engine wrote restores with %d records", len(out2))
 		}
-		out = e.Advance(e.Watermark().Add(8*24*time.Hour), out)
-		checkRestoredOutputs(t, out)
+		if again := snapshotOf(t, e2); again != cl {
+			t.Fatalf("the restored engine's state restores to another:\n%s", firstDiff(cl, again))
+		}
+		// and the first and the last run on alike (the second's state is
+		// the first's)
+		var outs [2][]event.Output
+		for i, e := range []*Engine{e, e2} {
+			for _, ev := range probe {
+				outs[i] = e.Apply(ev, outs[i])
+			}
+			outs[i] = e.Advance(e.Watermark().Add(8*24*time.Hour), outs[i])
+		}
+		checkRestoredOutputs(t, outs[0])
+		if got, want := outputsJSON(t, outs[1]), outputsJSON(t, outs[0]); got != want {
+			t.Fatalf("the engine restored from a restored engine's state emits other records:\n%s", firstDiff(want, got))
+		}
 	})
+}
+
+// snapshotOf is every entry an engine writes, as restoreFrom reads them,
+// in key order with the checkpoint last. It marks every key changed.
+func snapshotOf(t *testing.T, e *Engine) string {
+	t.Helper()
+	cl := &changelog{m: map[string][]byte{}}
+	e.TrackChanges()
+	if err := e.Changes(nil, cl.put); err != nil {
+		t.Fatalf("Changes of a restored engine: %v", err)
+	}
+	keys := slices.DeleteFunc(sortedKeys(cl.m), func(k string) bool { return k == CheckpointKey })
+	return string(encodeChangelog(append(keys, CheckpointKey), cl.m))
+}
+
+// outputsJSON is the records as the daemon produces them, one a line.
+func outputsJSON(t *testing.T, out []event.Output) string {
+	t.Helper()
+	var b []byte
+	for _, o := range out {
+		var err error
+		if b, err = o.AppendJSON(b); err != nil {
+			t.Fatalf("record does not encode: %v", err)
+		}
+		b = append(b, '\n')
+	}
+	return string(b)
 }
 
 // patchChangelog replaces drop bytes at offset at of the value of entry

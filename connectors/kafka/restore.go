@@ -10,6 +10,7 @@ import (
 
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/rules"
 )
 
 // restore rebuilds the partition's engine from its changelog partition,
@@ -45,14 +46,14 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 			}
 		}
 	}
-	n, r := cr.n, cr.r
+	n := cr.n
 	if len(cr.pending) > 0 {
 		w.log.Warn().Int("entries", len(cr.pending)).Msg("changelog ends with entries of an unfinished checkpoint: left out, and every key is written again")
 	}
 	opts := w.d.cfg.Engine
 	part := w.part
 	opts.PromoRules = func(id string) bool { return w.d.partitionOf([]byte(id)) == part }
-	eng, raw, outs, err := r.Engine(w.d.Rules(), opts, nil)
+	eng, raw, outs, err := cr.engine(w.d.Rules(), opts)
 	if err != nil {
 		return meta, n, err
 	}
@@ -61,12 +62,6 @@ func (w *worker) restore(ctx context.Context) (checkpointMeta, int, error) {
 			return meta, n, fmt.Errorf("checkpoint meta: %w", err)
 		}
 		w.fence.durable = w.groupOffsets(meta)
-	}
-	if len(cr.pending) > 0 {
-		// the changelog's latest value of those keys is the unfinished
-		// one: the next checkpoint must replace it before compaction
-		// keeps it alone
-		eng.TrackChanges()
 	}
 	obs := w.d.cfg.Observer
 	w.eng, w.batch.outs = eng, outs
@@ -107,6 +102,18 @@ func (c *checkpointed) add(key string, value []byte) error {
 	}
 	c.pending = c.pending[:0]
 	return nil
+}
+
+// engine builds the engine of the last whole checkpoint. When entries of an
+// unfinished one were left out, the changelog's latest value of their keys
+// is the unfinished one: the next checkpoint must replace it before
+// compaction keeps it alone, so every key counts as changed.
+func (c *checkpointed) engine(rs *rules.RuleSet, opts engine.Options) (*engine.Engine, json.RawMessage, []event.Output, error) {
+	eng, raw, outs, err := c.r.Engine(rs, opts, nil)
+	if err == nil && len(c.pending) > 0 {
+		eng.TrackChanges()
+	}
+	return eng, raw, outs, err
 }
 
 // offsets returns the first and the next offset of a partition. A new

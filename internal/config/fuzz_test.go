@@ -1,12 +1,18 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/alecthomas/kong"
 )
 
 // FuzzConfigFile feeds arbitrary bytes to the daemon's config file decoder
@@ -14,7 +20,10 @@ import (
 // strict keys, one document, typed values with positions), then validates
 // what it decoded. Whatever the bytes, it returns a non-empty list of
 // errors, or a configuration and the known keys it sets with their
-// positions; never a panic.
+// positions; never a panic. And what it returns holds: the file layered
+// over the defaults validates the same way twice, and validating leaves it
+// as it was; a configuration that validates, written out as a file,
+// decodes to itself and validates again.
 //
 // The seeds are the sections of examples/promoguard.yaml, each on its own:
 // the fuzzer minimizes every input it finds new coverage with, and on an
@@ -29,11 +38,26 @@ func FuzzConfigFile(f *testing.F) {
 	}
 	f.Add([]byte("rules: [r.yaml]\nbrokers: [k:9092]\nbatch: {size: 10, timeout: 1s}\ntls: {enable: true, ca_file: ca.pem}\n"))
 	f.Add([]byte("horizon: 1w\nallowed_lateness: 90\nmax_skew: 1.5\n"))
+	f.Add([]byte("batch: {timeout: 1500ms, grace: 90m, max_idle: 1d12h}\n"))
+	f.Add([]byte("log: {level: Info, format: JSON}\n"))
 	known := map[string]bool{}
 	for _, l := range Leaves(&Daemon{}) {
 		known[l.Key] = true
 	}
 	pos := regexp.MustCompile(`^[0-9]+:[0-9]+$`)
+	// the defaults, as kong sets them for the run command (rules has none
+	// and is required)
+	var cli struct {
+		Daemon `embed:""`
+	}
+	k, err := kong.New(&cli, kong.Vars(Vars()), kong.Exit(func(int) {}), kong.Writers(io.Discard, io.Discard))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := k.Parse([]string{"--rules", "r.yaml"}); err != nil {
+		f.Fatal(err)
+	}
+	defaults := &cli.Daemon
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Daemon
 		present, err := Decode(data, &c)
@@ -54,10 +78,79 @@ func FuzzConfigFile(f *testing.F) {
 				t.Fatalf("setting %s at %q", key, where)
 			}
 		}
-		_ = c.Validate()
-		_ = c.ChangelogTopic()
-		_ = c.TopicSpecs()
+		// the file over the defaults, as Layer layers it (paths aside)
+		l := *defaults
+		ls, cs := Leaves(&l), Leaves(&c)
+		for i, leaf := range cs {
+			if _, ok := present[leaf.Key]; ok {
+				ls[i].Value.Set(leaf.Value)
+			}
+		}
+		// validating checks and only checks: twice the same answer, and
+		// the configuration as it was
+		before := fmt.Sprintf("%#v", l)
+		err1, err2 := l.Validate(), l.Validate()
+		if fmt.Sprint(err1) != fmt.Sprint(err2) || fmt.Sprintf("%#v", l) != before {
+			t.Fatalf("validated twice: %v, then %v; the config %s, then %#v", err1, err2, before, l)
+		}
+		_ = l.ChangelogTopic()
+		_ = l.TopicSpecs()
+		if err1 != nil {
+			return
+		}
+		// a valid configuration written out as a file (JSON, which is
+		// YAML) decodes to itself
+		file, ok := marshalConfig(ls)
+		if !ok {
+			return // a string that is not UTF-8: JSON cannot hold it
+		}
+		var back Daemon
+		if _, err := Decode(file, &back); err != nil {
+			t.Fatalf("%s written out does not decode: %v", file, err)
+		}
+		for i, leaf := range Leaves(&back) {
+			if !reflect.DeepEqual(leaf.Value.Interface(), ls[i].Value.Interface()) {
+				t.Fatalf("%s written out as %s decodes to %#v, was %#v", leaf.Key, file, leaf.Value.Interface(), ls[i].Value.Interface())
+			}
+		}
+		if err := back.Validate(); err != nil {
+			t.Fatalf("%s written out no longer validates: %v", file, err)
+		}
 	})
+}
+
+// marshalConfig writes every setting as a config file, in JSON; ok is
+// false when a string is not UTF-8.
+func marshalConfig(leaves []Leaf) (data []byte, ok bool) {
+	root := map[string]any{}
+	for _, l := range leaves {
+		m := root
+		keys := strings.Split(l.Key, ".")
+		for _, k := range keys[:len(keys)-1] {
+			if m[k] == nil {
+				m[k] = map[string]any{}
+			}
+			m = m[k].(map[string]any)
+		}
+		v := l.Value.Interface()
+		switch x := v.(type) {
+		case Duration:
+			v = x.String()
+		case string:
+			if !utf8.ValidString(x) {
+				return nil, false
+			}
+		case []string:
+			for _, s := range x {
+				if !utf8.ValidString(s) {
+					return nil, false
+				}
+			}
+		}
+		m[keys[len(keys)-1]] = v
+	}
+	data, err := json.Marshal(root)
+	return data, err == nil
 }
 
 // configSections splits a YAML file at its top-level keys.
