@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,9 +24,17 @@ type TopicSpec struct {
 	Partitions int
 	// Compacted topics are created with cleanup.policy=compact, and an
 	// existing one without it is an error: the state changelog must never
-	// lose the last entry of a key to retention.
+	// lose the last entry of a key to retention. They are also created with
+	// min.compaction.lag.ms=MinCompactionLag: a checkpoint cut off before its
+	// checkpoint entry shadows older committed values that the restore
+	// leaves out, and compaction must not drop those before a restore has
+	// rewritten every key (the restore refuses a changelog where it did).
 	Compacted bool
 }
+
+// MinCompactionLag is how long a changelog record is safe from compaction:
+// a week, far longer than a partition stays unrestored in practice.
+const MinCompactionLag = 7 * 24 * time.Hour
 
 // MissingTopicsError names the topics that do not exist.
 type MissingTopicsError struct {
@@ -219,7 +228,10 @@ func EnsureTopics(ctx context.Context, brokers []string, sec Security, specs []T
 			tc.NumPartitions = s.Partitions
 		}
 		if s.Compacted {
-			tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
+			tc.ConfigEntries = []kafka.ConfigEntry{
+				{ConfigName: "cleanup.policy", ConfigValue: "compact"},
+				{ConfigName: "min.compaction.lag.ms", ConfigValue: strconv.FormatInt(MinCompactionLag.Milliseconds(), 10)},
+			}
 		}
 		req.Topics = append(req.Topics, tc)
 	}
