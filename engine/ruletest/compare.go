@@ -247,7 +247,7 @@ func (d *differ) num(field string, want spec.Number, got float64, tol float64) {
 		d.add(field, "null", fmtNum(got))
 	case nan:
 		d.add(field, fmtNum(want.Value), "null")
-	case math.Abs(want.Value-got) > tol:
+	case !within(want.Value, got, tol):
 		d.add(field, fmtNum(want.Value), fmtNum(got))
 	}
 }
@@ -294,6 +294,18 @@ func correctionDiffs(e *spec.CorrectionExpectation, c *engine.Correction) []Fiel
 	return d.out
 }
 
+// within reports whether got matches the expected want: within tol, an
+// expectation's own absolute `tolerance:`, when tol is from 0; else (tol is
+// spec.DefaultTolerance) within spec.RelTolerance of the larger magnitude or
+// spec.AbsTolerance, whichever is larger.
+func within(want, got, tol float64) bool {
+	d := math.Abs(want - got)
+	if tol >= 0 {
+		return d <= tol
+	}
+	return d <= max(spec.RelTolerance*max(math.Abs(want), math.Abs(got)), spec.AbsTolerance)
+}
+
 // valueEqual compares an expected value with one of an alert's values:
 // numbers within tol, lists element by element, maps key by key.
 func valueEqual(want, got any, tol float64) bool {
@@ -302,7 +314,7 @@ func valueEqual(want, got any, tol float64) bool {
 		return got == nil
 	case float64:
 		g, ok := number(got)
-		return ok && math.Abs(w-g) <= tol
+		return ok && within(w, g, tol)
 	case bool:
 		g, ok := got.(bool)
 		return ok && g == w
