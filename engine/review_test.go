@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -78,14 +77,7 @@ rules:
     if: len(promos) >= 2
 `
 
-// ---- scale probes (run with PG_REVIEW_SCALE=1; they log numbers, assert nothing on timing)
-
-func rvMem() (heap, total uint64) {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc, m.TotalAlloc
-}
+// ---- helpers of the scale tests and benchmarks (scale_test.go)
 
 func rvScaleRules(t testing.TB) *rules.RuleSet {
 	rs, err := rules.Load([]string{"../examples/rules"}, nil)
@@ -105,160 +97,6 @@ func rvPrice(sku, ch string, p float64, ts time.Time) *event.Event {
 func rvPromo(id string, ts time.Time, start, end time.Time, pct float64) *event.Promo {
 	return &event.Promo{ID: id, Partner: "p-" + id, Kind: event.KindPercent, Value: pct, Start: start, End: end,
 		Stacking: event.StackStackable, ExpectedUplift: math.NaN()}
-}
-
-func TestReviewScaleSitewide(t *testing.T) {
-	if os.Getenv("PG_REVIEW_SCALE") == "" {
-		t.Skip("set PG_REVIEW_SCALE=1")
-	}
-	e := New(rvScaleRules(t), Options{})
-	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []event.Output
-	for i := range 20000 {
-		for _, ch := range []string{"web", "amazon", "zalando"} {
-			out = e.Apply(rvPrice(fmt.Sprintf("sku-%05d", i), ch, 100+float64(i%100), t0), out[:0])
-		}
-	}
-	h0, tot0 := rvMem()
-	p := rvPromo("site", t0, t0.Add(48*time.Hour), t0.Add(96*time.Hour), 40)
-	p.AllSKUs = true
-	st := time.Now()
-	out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(time.Hour), Raw: []byte("site"), Promo: p}, out[:0])
-	d1 := time.Since(st)
-	n1 := len(out)
-	h1, tot1 := rvMem()
-	st = time.Now()
-	out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(2 * time.Hour), Raw: []byte("c"), Promo: &event.Promo{ID: "site", Cancelled: true}}, out[:0])
-	d2 := time.Since(st)
-	n2 := len(out)
-	h2, tot2 := rvMem()
-	t.Logf("register sitewide 40%% over 20k skus x 3 channels: %v, %d outputs, heap +%d MB, allocated %d MB",
-		d1, n1, (int64(h1)-int64(h0))>>20, (tot1-tot0)>>20)
-	t.Logf("cancel: %v, %d outputs, heap %+d MB, allocated %d MB", d2, n2, (int64(h2)-int64(h1))>>20, (tot2-tot1)>>20)
-}
-
-func TestReviewScale200Promos(t *testing.T) {
-	if os.Getenv("PG_REVIEW_SCALE") == "" {
-		t.Skip("set PG_REVIEW_SCALE=1")
-	}
-	e := New(rvScaleRules(t), Options{})
-	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []event.Output
-	for _, ch := range []string{"web", "amazon", "zalando"} {
-		out = e.Apply(rvPrice("s", ch, 100, t0), out[:0])
-	}
-	h0, tot0 := rvMem()
-	st := time.Now()
-	outs := 0
-	var worst time.Duration
-	nPromos := 200
-	if v := os.Getenv("PG_REVIEW_PROMOS"); v != "" {
-		fmt.Sscan(v, &nPromos)
-	}
-	for i := range nPromos {
-		// staggered windows: every promo overlaps most others, 400 boundaries
-		p := rvPromo(fmt.Sprintf("p%03d", i), t0, t0.Add(time.Duration(i)*time.Hour+time.Hour), t0.Add(time.Duration(i)*time.Hour+20*24*time.Hour), 1)
-		p.SKUs = []string{"s"}
-		s1 := time.Now()
-		out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(time.Minute), Raw: []byte(p.ID), Promo: p}, out[:0])
-		if d := time.Since(s1); d > worst {
-			worst = d
-		}
-		outs += len(out)
-	}
-	d := time.Since(st)
-	h1, tot1 := rvMem()
-	s1 := time.Now()
-	out = e.Apply(rvPrice("s", "web", 101, t0.Add(2*time.Minute)), out[:0])
-	dp := time.Since(s1)
-	t.Logf("%d overlapping promos on one sku x 3 channels: %v total, worst single %v, %d outputs, heap +%d MB, allocated %d MB, evaluations %d",
-		nPromos, d, worst, outs, (int64(h1)-int64(h0))>>20, (tot1-tot0)>>20, e.Stats().Evaluations)
-	t.Logf("then one price event: %v, %d outputs", dp, len(out))
-	st = time.Now()
-	out = e.Advance(t0.Add(30*24*time.Hour), out[:0])
-	t.Logf("advance 30 days through 400 boundaries: %v, %d outputs, %d timers", time.Since(st), len(out), e.Stats().Timers)
-}
-
-func TestReviewScale1000Channels(t *testing.T) {
-	if os.Getenv("PG_REVIEW_SCALE") == "" {
-		t.Skip("set PG_REVIEW_SCALE=1")
-	}
-	e := New(rvScaleRules(t), Options{})
-	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []event.Output
-	p := rvPromo("p", t0, t0.Add(24*time.Hour), t0.Add(48*time.Hour), 50)
-	p.SKUs = []string{"s"}
-	out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0, Raw: []byte("p"), Promo: p}, out)
-	h0, tot0 := rvMem()
-	st := time.Now()
-	outs := 0
-	for i := range 1000 {
-		out = e.Apply(rvPrice("s", fmt.Sprintf("ch-%04d", i), 100, t0.Add(time.Duration(i)*time.Second)), out[:0])
-		outs += len(out)
-	}
-	d := time.Since(st)
-	h1, tot1 := rvMem()
-	st = time.Now()
-	out = e.Apply(rvPrice("s", "ch-0000", 99, t0.Add(time.Hour)), out[:0])
-	t.Logf("1000 channels on one sku: registering %v, %d outputs, heap +%d MB, allocated %d MB; one more price event %v (%d outputs)",
-		d, outs, (int64(h1)-int64(h0))>>20, (tot1-tot0)>>20, time.Since(st), len(out))
-}
-
-func TestReviewScaleHistory(t *testing.T) {
-	if os.Getenv("PG_REVIEW_SCALE") == "" {
-		t.Skip("set PG_REVIEW_SCALE=1")
-	}
-	rs := scLoad(t, "h.yaml", `
-group: h
-rules:
-  - name: war
-    scope: now
-    if: history.changes_1h > 3
-`)
-	for _, n := range []int{1000, 10000, 20000} {
-		e := New(rs, Options{})
-		t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		var out []event.Output
-		h0, tot0 := rvMem()
-		st := time.Now()
-		step := time.Hour / time.Duration(n)
-		for i := range n {
-			out = e.Apply(rvPrice("s", "web", 100+float64(i%2), t0.Add(time.Duration(i)*step)), out[:0])
-		}
-		d := time.Since(st)
-		h1, tot1 := rvMem()
-		ch := e.skus["s"].channels["web"]
-		hf := ch.history(e.wm)
-		t.Logf("%d price changes in one hour: %v (%v/event), heap +%d KB, allocated %d MB, hist len %d, changes_1h %d",
-			n, d, d/time.Duration(n), (int64(h1)-int64(h0))>>10, (tot1-tot0)>>20, len(ch.hist), hf.Changes1h)
-		st = time.Now()
-		out = e.Advance(t0.Add(26*time.Hour), out[:0])
-		t.Logf("  advance 26h: %v, %d outputs, %d timers, hist len %d", time.Since(st), len(out), e.Stats().Timers, len(ch.hist))
-	}
-}
-
-func TestReviewScaleRecordSize(t *testing.T) {
-	if os.Getenv("PG_REVIEW_SCALE") == "" {
-		t.Skip("set PG_REVIEW_SCALE=1")
-	}
-	e := New(rvScaleRules(t), Options{})
-	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var out []event.Output
-	out = e.Apply(rvPrice("s", "web", 100, t0), out[:0])
-	maxLen, total := 0, 0
-	n := 0
-	for i := range 100 {
-		p := rvPromo(fmt.Sprintf("p%03d", i), t0, t0.Add(time.Duration(i)*time.Hour+time.Hour), t0.Add(time.Duration(i)*time.Hour+20*24*time.Hour), 0.1)
-		p.SKUs = []string{"s"}
-		out = e.Apply(&event.Event{Type: event.TypePromo, TS: t0.Add(time.Minute), Raw: []byte(p.ID), Promo: p}, out[:0])
-		for _, o := range out {
-			b, _ := json.Marshal(o)
-			total += len(b)
-			n++
-			maxLen = max(maxLen, len(b))
-		}
-	}
-	t.Logf("100 promos, staggered windows, one sku, one channel: %d records, %d MB written, largest record %d KB", n, total>>20, maxLen>>10)
 }
 
 const rvFuzzRules = `
@@ -613,30 +451,6 @@ func TestReviewAdvanceSteps(t *testing.T) {
 	}
 	if bad > 0 {
 		t.Errorf("%d of 15 seeds differ", bad)
-	}
-}
-
-func TestReviewScaleHistoryUnread(t *testing.T) {
-	if os.Getenv("PG_REVIEW_SCALE") == "" {
-		t.Skip("set PG_REVIEW_SCALE=1")
-	}
-	rs := scLoad(t, "h.yaml", `
-group: h
-rules:
-  - name: cheap
-    if: effective_price < 1
-`)
-	for _, n := range []int{1000, 10000, 20000} {
-		e := New(rs, Options{})
-		t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-		var out []event.Output
-		st := time.Now()
-		step := 24 * time.Hour / time.Duration(n)
-		for i := range n {
-			out = e.Apply(rvPrice("s", "web", 100+float64(i%2), t0.Add(time.Duration(i)*step)), out[:0])
-		}
-		d := time.Since(st)
-		t.Logf("no rule reads history; %d price changes in 24h: %v (%v/event), hist len %d", n, d, d/time.Duration(n), len(e.skus["s"].channels["web"].hist))
 	}
 }
 

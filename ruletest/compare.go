@@ -248,7 +248,7 @@ func (d *differ) num(field string, want testspec.Number, got float64, tol float6
 		d.add(field, "null", fmtNum(got))
 	case nan:
 		d.add(field, fmtNum(want.Value), "null")
-	case math.Abs(want.Value-got) > tol:
+	case !within(want.Value, got, tol):
 		d.add(field, fmtNum(want.Value), fmtNum(got))
 	}
 }
@@ -295,6 +295,18 @@ func correctionDiffs(e *testspec.CorrectionExpectation, c *event.Correction) []F
 	return d.out
 }
 
+// within reports whether got matches the expected want: within tol, an
+// expectation's own absolute `tolerance:`, when tol is from 0; else (tol is
+// testspec.DefaultTolerance) within testspec.RelTolerance of the larger magnitude or
+// testspec.AbsTolerance, whichever is larger.
+func within(want, got, tol float64) bool {
+	d := math.Abs(want - got)
+	if tol >= 0 {
+		return d <= tol
+	}
+	return d <= max(testspec.RelTolerance*max(math.Abs(want), math.Abs(got)), testspec.AbsTolerance)
+}
+
 // valueEqual compares an expected value with one of an alert's values:
 // numbers within tol, lists element by element, maps key by key.
 func valueEqual(want, got any, tol float64) bool {
@@ -303,7 +315,7 @@ func valueEqual(want, got any, tol float64) bool {
 		return got == nil
 	case float64:
 		g, ok := number(got)
-		return ok && math.Abs(w-g) <= tol
+		return ok && within(w, g, tol)
 	case bool:
 		g, ok := got.(bool)
 		return ok && g == w

@@ -70,6 +70,8 @@ const events = `
       - {type: promo, id: bf, partner: acme, discount: {kind: percent, value: 30}, skus: [tv], start: 2026-11-27T00:00:00Z, end: 2026-12-01T00:00:00Z, ts: 2026-11-23T10:00:00Z}
 `
 
+// margin: (899 × 0.7 - 700) / 629.3 = -70.7 / 629.3 = -0.11234705228 (alert
+// values keep 12 significant digits; numbers compare to 1e-9 relative).
 func TestPass(t *testing.T) {
 	files := setup(t, `
   - name: both fire, then end
@@ -77,7 +79,7 @@ func TestPass(t *testing.T) {
     steps:
       - expect:
           alerts:
-            - {rule: margin/margin-floor, sku: tv, channel: web, at: 2026-11-27T00:00:00Z, labels: {owner: pricing}, values: {margin: -0.112}}
+            - {rule: margin/margin-floor, sku: tv, channel: web, at: 2026-11-27T00:00:00Z, labels: {owner: pricing}, values: {margin: -0.11234705228}}
             - {rule: below-cost, sku: tv}
           corrections:
             - {sku: tv, channel: web, corrected: 760.87, effective: 629.3, bound_by: margin/margin-floor}

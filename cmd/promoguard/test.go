@@ -29,7 +29,8 @@ with its expectations (README.md, "Rule unit tests"). A failing case is shown
 with what was missing, unexpected or different; the coverage line names the
 loaded rules that no test made fire.
 
-Exit status: 0 when every test passed, 1 when a test failed, 2 when a test
+Exit status: 0 when every test passed, 1 when a test failed or none ran
+(--run matched no test case), 2 when a test
 or rule file could not be loaded (every problem is printed with
 file:line:col) or the flags are wrong.`
 }
@@ -90,7 +91,13 @@ func (c *testCmd) Run(e env) error {
 		return err
 	}
 	if len(rep.Cases) == 0 {
-		fmt.Fprintf(e.stderr, "promoguard: no test case matches --run %q\n", c.Match)
+		// a typo in a CI filter must not pass by running nothing
+		if c.Match != "" {
+			fmt.Fprintf(e.stderr, "promoguard: no test case matches --run %q: nothing was tested\n", c.Match)
+		} else {
+			fmt.Fprintln(e.stderr, "promoguard: no test case found: nothing was tested")
+		}
+		return exitError{1}
 	}
 	if rep.Failed > 0 {
 		return exitError{1}

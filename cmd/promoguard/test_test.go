@@ -85,7 +85,7 @@ func TestTestFailure(t *testing.T) {
 	dir := copyPack(t)
 	tests := filepath.Join(dir, "tests", "margin_test.yaml")
 	edit(t, tests, "effective: 719.2, corrected: 760.87,", "effective: 719.2, corrected: 770,")
-	edit(t, tests, "values: {margin: 0.0267,", "values: {margin: 0.05,")
+	edit(t, tests, "values: {margin: 0.0266963292547,", "values: {margin: 0.05,")
 	code, out, errOut := runCLI(t, "test", filepath.Join(dir, "tests"))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1:\n%s%s", code, out, errOut)
@@ -195,7 +195,7 @@ func TestTestFlags(t *testing.T) {
 	if code, _, errOut := runCLI(t, "test", "--run", "(", "../../examples/tests"); code != 2 || !strings.Contains(errOut, "--run") {
 		t.Errorf("bad regexp: exit %d: %s", code, errOut)
 	}
-	if code, _, errOut := runCLI(t, "test", "--run", "no such test", "../../examples/tests"); code != 0 || !strings.Contains(errOut, "no test case matches") {
+	if code, _, errOut := runCLI(t, "test", "--run", "no such test", "../../examples/tests"); code != 1 || !strings.Contains(errOut, "no test case matches") {
 		t.Errorf("no match: exit %d: %s", code, errOut)
 	}
 	if code, _, errOut := runCLI(t, "test", "../../examples/rules"); code != 2 || !strings.Contains(errOut, "no_tests") {

@@ -39,7 +39,9 @@
 //     files it is about, and lists what they emit.
 //   - Fields left out of an expectation match anything, except state, which
 //     defaults to firing (alerts) and active (corrections). Labels and values
-//     are subsets; numbers compare within a tolerance (DefaultTolerance).
+//     are subsets; numbers compare to 1e-9 relative (RelTolerance,
+//     AbsTolerance near zero), or within an expectation's absolute
+//     `tolerance:`.
 //   - A rule is written group/rule, or rule alone for that name in any group.
 //   - `quiet: [group/rule]` asserts that rules emit nothing in a window
 //     without listing the other rules' records; `expect_none: true` asserts

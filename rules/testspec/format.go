@@ -26,10 +26,25 @@ const (
 	CodeBadRuleFiles  rules.Code = "bad_rule_files"     // a case's rule files do not load (their own errors are reported too)
 )
 
-// DefaultTolerance is the absolute tolerance of numeric expectations
-// (prices, values) unless an expectation sets its own: a tenth of a cent, or
-// a tenth of a percentage point of a fraction.
-const DefaultTolerance = 0.001
+// Numeric expectations (prices, values) that set no `tolerance:` match a
+// number within RelTolerance of the larger of the two magnitudes, or within
+// AbsTolerance, for numbers near zero. Relative, because an absolute bound
+// fits one scale only: 0.001 let a margin of 0.0268 pass for 0.0267 and
+// still told a price of 1e9 from its float noise. 1e-9 is far above the
+// noise of the engine's float arithmetic (about 1e-15 relative) and of the
+// 12 significant digits alert values keep (5e-13), and far below any
+// difference a test means: a cent on a price up to ten million. A number
+// written with fewer digits than the record's (0.0267 for 0.026702...) does
+// not match: write it in full, or set `tolerance:`.
+const (
+	RelTolerance = 1e-9
+	AbsTolerance = 1e-9
+)
+
+// DefaultTolerance is the Tolerance of an expectation without `tolerance:`:
+// negative, for the relative comparison above. A `tolerance:` of its own (a
+// number from 0) is an absolute bound instead.
+const DefaultTolerance = -1.0
 
 // names turns the wire format's typed codes into the strings a loader
 // offers as choices.
@@ -151,7 +166,7 @@ type AlertExpectation struct {
 	// Labels must all be on the alert (others may be too).
 	Labels map[string]string
 	// Values must all be among the alert's values, numbers within
-	// Tolerance; null matches a fact that was NaN. Each value is nil, bool,
+	// Tolerance (see DefaultTolerance); null matches a fact that was NaN. Each value is nil, bool,
 	// float64, string, []any or map[string]any.
 	Values    map[string]any
 	Tolerance float64
