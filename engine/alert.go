@@ -81,7 +81,7 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 	st.rng = c.rng
 	st.atFrom = c.rng.start
 	switch {
-	case !st.firing && w.Sub(st.activeSince) >= r.For:
+	case !st.firing && firesAfter(st, r, w):
 		st.firing = true
 		st.lastSent = w
 		st.last = e.alertRecord(st, c)
@@ -90,6 +90,49 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 		st.lastSent = w
 		st.last = e.alertRecord(st, c)
 		out = e.emitAlert(st, event.StateFiring, "", c, out)
+	}
+	return out
+}
+
+// firesAfter reports whether the alert of a rule whose condition holds at
+// watermark w fires once moved along: it fires already, or its `for` has
+// elapsed (a new alert is active from w). Phase 1 evaluates bounds only
+// then.
+func firesAfter(st *alertState, r *rules.Rule, w time.Time) bool {
+	if st == nil {
+		return r.For <= 0
+	}
+	return st.firing || w.Sub(st.activeSince) >= r.For
+}
+
+// settleContext is phase 2 on one (sku, channel, segment): it moves the
+// alerts of the results along their lifecycle, runs the built-in checks,
+// and corrects the price from the bounds of the firing rules.
+func (e *Engine) settleContext(s *skuState, c *chanCtx, seg segment, ac *alertCtx, res []result, trig *trigger, ep uint64, out []event.Output) []event.Output {
+	b := newBounds(e.boundRules[:0])
+	out = e.settleRules(s.alerts, res, &b, trig, ep, out)
+	out = e.checkCurrency(s, c, ac, trig, ep, out)
+	out = e.correct(s, c, seg, ac, &b, trig, ep, out)
+	e.boundRules = b.rules[:0] // keep the grown buffer for the next context
+	return out
+}
+
+// settleRules moves the alert of each result in m along the lifecycle, in
+// rule order, and adds the bounds of the firing rules to b (nil: the
+// context takes none).
+func (e *Engine) settleRules(m map[akey]*alertState, res []result, b *bounds, trig *trigger, ep uint64, out []event.Output) []event.Output {
+	for i := range res {
+		x := &res[i]
+		if x.failed {
+			if x.st != nil {
+				x.st.epoch = ep // an error keeps the alert as it was
+			}
+			continue
+		}
+		out = e.transition(m, x.key, x.st, x.rule, x.held, x.ctx, trig, ep, out)
+		if b != nil && (x.hasFloor || x.hasCeiling) {
+			b.add(x.rule, x.floor, x.ceiling, x.hasFloor, x.hasCeiling)
+		}
 	}
 	return out
 }

@@ -147,6 +147,7 @@ type Engine struct {
 	ruleStat                  []*RuleStats  // by rule index
 	ruleByID                  map[string]*rules.Rule
 	boundRules                []*rules.Rule // scratch: the rules setting bounds in one context
+	results                   []result      // scratch: phase 1 of one context
 	// ids issued at the present watermark, by kind, fingerprint and state:
 	// a key that goes through the same state twice at one watermark gets a
 	// distinct id the second time

@@ -216,24 +216,22 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []event.Output) []event.
 		for ci := range ctxs {
 			c := &ctxs[ci]
 			ac := e.calendarCtx(s, c, seg, rng, chl, &strig)
-			b := newBounds(e.boundRules[:0])
+			// phase 1: the rules of the context into a list of results
+			res := e.results[:0]
 			if !e.settled(ac, &strig, &e.calOn) {
-				for _, r := range e.calendar {
-					out = e.evalRule(s.alerts, r, ac, &strig, &b, ep, out)
-				}
+				res = e.evalRules(res, e.calendar, s.alerts, ac, &strig, true)
 			}
 			if i == 0 && len(e.now) > 0 {
 				// keyed without a segment, and shown without one
 				nc := e.nowCtx(ac, c, seg)
 				if !e.settled(nc, &strig, &e.nowOn) {
-					for _, r := range e.now {
-						out = e.evalRule(s.alerts, r, nc, &strig, &b, ep, out)
-					}
+					res = e.evalRules(res, e.now, s.alerts, nc, &strig, true)
 				}
 			}
-			out = e.checkCurrency(s, c, ac, &strig, ep, out)
-			out = e.correct(s, c, seg, ac, &b, &strig, ep, out)
-			e.boundRules = b.rules[:0] // keep the grown buffer for the next context
+			// phase 2: the alert and correction lifecycles over them
+			out = e.settleContext(s, c, seg, ac, res, &strig, ep, out)
+			clear(res)
+			e.results = res[:0]
 		}
 	}
 	out = e.reconcile(s, &trig, ep, out)
@@ -319,27 +317,109 @@ func cmpOrTime(a, b time.Time) time.Time {
 	return b
 }
 
-// evalRule runs one rule on one context and moves its alert along the
-// lifecycle.
-func (e *Engine) evalRule(m map[akey]*alertState, r *rules.Rule, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []event.Output) []event.Output {
-	k := akey{rule: e.ruleID(r), channel: c.channel, seg: segNum(c.segKey)}
-	var st *alertState
-	if !c.noAlerts {
-		st = m[k]
+// result is one rule's evaluation on one context. Phase 1 of an evaluation
+// (evalRules) lists them; phase 2 (settleContext) moves the alert and
+// correction lifecycles over the list.
+type result struct {
+	rule *rules.Rule
+	ctx  *alertCtx
+	key  akey
+	st   *alertState // the key's alert as phase 1 found it; nil if none
+	held bool        // the condition held
+	// failed says the condition failed to evaluate: the alert stays as it
+	// was
+	failed bool
+	// the floor and ceiling, evaluated only for a rule whose alert fires
+	// (bounds act only then); has* says which evaluated
+	floor, ceiling       float64
+	hasFloor, hasCeiling bool
+}
+
+// evalRules is phase 1 for rules rs on context c: each rule the trigger
+// admits, or whose key has an alert in m, is evaluated — or its result
+// taken from the memo — and appended to res. withBounds says the context
+// takes floors and ceilings.
+func (e *Engine) evalRules(res []result, rs []*rules.Rule, m map[akey]*alertState, c *alertCtx, trig *trigger, withBounds bool) []result {
+	seg := segNum(c.segKey)
+	for _, r := range rs {
+		k := akey{rule: e.ruleID(r), channel: c.channel, seg: seg}
+		var st *alertState
+		if !c.noAlerts {
+			st = m[k]
+		}
+		if st == nil && trig.on&r.On == 0 && !trig.isFresh(r) {
+			continue
+		}
+		rstat := e.ruleStats(r)
+		rstat.Evaluations++
+		e.stats.Evaluations++
+		x := result{rule: r, ctx: c, key: k, st: st}
+		if e.opt.RuleClock == nil {
+			e.evalRule(&x, rstat, withBounds)
+		} else {
+			t0 := e.opt.RuleClock()
+			e.evalRule(&x, rstat, withBounds)
+			rstat.Nanos += e.opt.RuleClock() - t0
+		}
+		res = append(res, x)
 	}
-	if st == nil && trig.on&r.On == 0 && !trig.isFresh(r) {
-		return out
+	return res
+}
+
+// evalRule evaluates one rule into x: its condition, and its floor and
+// ceiling when its alert fires, each from the memo when the facts it reads
+// have not changed.
+func (e *Engine) evalRule(x *result, rstat *RuleStats, withBounds bool) {
+	r, c := x.rule, x.ctx
+	mc := c.memo
+	bit := e.memoBit(mc, r)
+	if held, ok := mc.result(bit); ok {
+		x.held = held
+		rstat.Reused++
+		e.stats.Reused++
+	} else {
+		held, err := e.cond(r, c)
+		if err != nil {
+			e.ruleError(r, c, err)
+			x.failed = true
+			mc.forget(bit)
+			return
+		}
+		x.held = held
+		mc.keep(bit, held)
 	}
-	rstat := e.ruleStats(r)
-	rstat.Evaluations++
-	e.stats.Evaluations++
-	if e.opt.RuleClock == nil {
-		return e.runRule(m, k, st, r, rstat, c, trig, b, ep, out)
+	if !x.held {
+		return
 	}
-	t0 := e.opt.RuleClock()
-	out = e.runRule(m, k, st, r, rstat, c, trig, b, ep, out)
-	rstat.Nanos += e.opt.RuleClock() - t0
-	return out
+	rstat.Held++
+	if !withBounds || (r.Floor == nil && r.Ceiling == nil) || !firesAfter(x.st, r, e.wm) {
+		return
+	}
+	if mb, ok := mc.bound(bit, r.Index); ok {
+		x.floor, x.ceiling, x.hasFloor, x.hasCeiling = mb.lo, mb.hi, mb.hasLo, mb.hasHi
+		return
+	}
+	failed := false
+	if r.Floor != nil {
+		if v, err := e.bound(r, r.Floor, c); err != nil {
+			e.ruleError(r, c, err)
+			failed = true
+		} else {
+			x.floor, x.hasFloor = v, true
+		}
+	}
+	if r.Ceiling != nil {
+		if v, err := e.bound(r, r.Ceiling, c); err != nil {
+			e.ruleError(r, c, err)
+			failed = true
+		} else {
+			x.ceiling, x.hasCeiling = v, true
+		}
+	}
+	if !failed {
+		// an error is not remembered: it is counted each time
+		mc.keepBound(bit, memoBound{rule: r.Index, lo: x.floor, hi: x.ceiling, hasLo: x.hasFloor, hasHi: x.hasCeiling})
+	}
 }
 
 func (e *Engine) ruleStats(r *rules.Rule) *RuleStats {
@@ -546,9 +626,10 @@ func (e *Engine) evalPromo(p *promoState, trig trigger, out []event.Output) []ev
 		f := rules.Facts{Promo: *p.fact, Event: rules.Event{Type: trig.typ, TS: trig.ts}, At: at, Now: w}
 		start, end := p.ev.Start, p.ev.End
 		c := &alertCtx{promo: p.ev.ID, rng: span{start: start, end: end}, at: at, active: []*promoState{p}, env: f}
-		for _, r := range e.promoRules {
-			out = e.evalRule(p.alerts, r, c, &trig, nil, ep, out)
-		}
+		res := e.evalRules(e.results[:0], e.promoRules, p.alerts, c, &trig, false)
+		out = e.settleRules(p.alerts, res, nil, &trig, ep, out)
+		clear(res)
+		e.results = res[:0]
 	}
 	for _, st := range goneAlerts(p.alerts, ep) {
 		if st.firing {

@@ -545,97 +545,76 @@ func (e *Engine) hasAlerts(s *skuState, channel string, seg int64) bool {
 	return false
 }
 
-// runRule evaluates rule r on context c, or reuses its memoized result,
-// and moves the alert along the lifecycle.
-func (e *Engine) runRule(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, rstat *RuleStats, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []event.Output) []event.Output {
-	mc := c.memo
-	var bit uint64
+// memoBit is rule r's bit in context memo mc: 0 when mc is nil or r is not
+// a rule of the set the memo serves (a built-in, a rule beyond memoRules),
+// and then every method below finds nothing and keeps nothing.
+func (e *Engine) memoBit(mc *ctxMemo, r *rules.Rule) uint64 {
 	if mc != nil && r.Index >= 0 && r.Index < memoRules && e.rs.Rules[r.Index] == r {
-		bit = 1 << r.Index
+		return 1 << r.Index
 	}
-	var ok bool
-	if bit != 0 && mc.valid&bit != 0 {
-		ok = mc.held&bit != 0
-		rstat.Reused++
-		e.stats.Reused++
+	return 0
+}
+
+// result returns the memoized condition of the rule with bit, if its facts
+// have not changed since.
+func (m *ctxMemo) result(bit uint64) (held, ok bool) {
+	if bit == 0 || m.valid&bit == 0 {
+		return false, false
+	}
+	return m.held&bit != 0, true
+}
+
+// keep memoizes a condition; its bounds are to be evaluated again.
+func (m *ctxMemo) keep(bit uint64, held bool) {
+	if bit == 0 {
+		return
+	}
+	m.valid |= bit
+	m.bvalid &^= bit
+	if held {
+		m.held |= bit
 	} else {
-		var err error
-		ok, err = e.cond(r, c)
-		if err != nil {
-			e.ruleError(r, c, err)
-			if st != nil {
-				st.epoch = ep // keep it as it was
-			}
-			if bit != 0 {
-				mc.valid &^= bit
-			}
-			return out
-		}
-		if bit != 0 {
-			mc.valid |= bit
-			mc.bvalid &^= bit
-			if ok {
-				mc.held |= bit
-			} else {
-				mc.held &^= bit
-			}
-		}
+		m.held &^= bit
 	}
-	if ok {
-		rstat.Held++
+}
+
+// forget drops a memoized condition: an error is not remembered, so that it
+// is counted each time.
+func (m *ctxMemo) forget(bit uint64) {
+	if bit != 0 {
+		m.valid &^= bit
 	}
-	out = e.transition(m, k, st, r, ok, c, trig, ep, out)
-	if !ok || b == nil || (r.Floor == nil && r.Ceiling == nil) {
-		return out
+}
+
+// bound returns the memoized floor and ceiling of rule i (with bit).
+func (m *ctxMemo) bound(bit uint64, i int) (memoBound, bool) {
+	if bit == 0 || m.bvalid&bit == 0 {
+		return memoBound{}, false
 	}
-	if st = m[k]; st == nil || !st.firing {
-		return out
-	}
-	if bit != 0 && mc.bvalid&bit != 0 {
-		for _, mb := range mc.bounds {
-			if mb.rule == r.Index {
-				b.add(r, mb.lo, mb.hi, mb.hasLo, mb.hasHi)
-				return out
-			}
+	for _, mb := range m.bounds {
+		if mb.rule == i {
+			return mb, true
 		}
 	}
-	var lo, hi float64
-	var hasLo, hasHi, failed bool
-	if r.Floor != nil {
-		v, err := e.bound(r, r.Floor, c)
-		if err != nil {
-			e.ruleError(r, c, err)
-			failed = true
-		} else {
-			lo, hasLo = v, true
+	return memoBound{}, false
+}
+
+// keepBound memoizes the floor and ceiling of a rule.
+func (m *ctxMemo) keepBound(bit uint64, mb memoBound) {
+	if bit == 0 {
+		return
+	}
+	found := false
+	for i := range m.bounds {
+		if m.bounds[i].rule == mb.rule {
+			m.bounds[i], found = mb, true
+			break
 		}
 	}
-	if r.Ceiling != nil {
-		v, err := e.bound(r, r.Ceiling, c)
-		if err != nil {
-			e.ruleError(r, c, err)
-			failed = true
-		} else {
-			hi, hasHi = v, true
-		}
+	if !found {
+		m.bounds = append(m.bounds, mb)
 	}
-	b.add(r, lo, hi, hasLo, hasHi)
-	if bit != 0 && !failed {
-		// an error is not remembered: it is counted each time, as before
-		mb := memoBound{rule: r.Index, lo: lo, hi: hi, hasLo: hasLo, hasHi: hasHi}
-		found := false
-		for i := range mc.bounds {
-			if mc.bounds[i].rule == r.Index {
-				mc.bounds[i], found = mb, true
-				break
-			}
-		}
-		if !found {
-			mc.bounds = append(mc.bounds, mb)
-		}
-		mc.bvalid |= bit
-	}
-	return out
+	m.bvalid |= bit
 }
 
 // cond evaluates r's condition on c.
