@@ -35,6 +35,7 @@ test: deps unit fuzz integration
 unit:
 	$(GO) vet ./...
 	$(GO) test -race -shuffle=on -count=1 ./...
+	$(GO) test -tags promoguard_safe -count=1 ./engine/  # facts boxed without package unsafe
 	$(GO) run ./cmd/promoguard test examples/tests
 
 fuzz:

@@ -169,12 +169,15 @@ type Engine struct {
 	lazyCal, lazyNow lazyEnv
 	acCal, acNow     alertCtx
 	segChl           segChannels
-	factsCal         *rules.Facts // the facts buffers of the lazy envs
-	factsNow         *rules.Facts
-	chmapBuf         map[string]rules.ChannelFacts
-	bsBuf            []time.Time
-	segBuf           []segment
-	covBuf           []*promoState
+	// box makes a facts buffer an expr env: boxFacts, or boxFactsSafe
+	// where a test compares the two
+	box      func(*rules.Facts) any
+	factsCal *rules.Facts // the facts buffers of the lazy envs
+	factsNow *rules.Facts
+	chmapBuf map[string]rules.ChannelFacts
+	bsBuf    []time.Time
+	segBuf   []segment
+	covBuf   []*promoState
 }
 
 // New returns an engine for rule set rs.
@@ -182,6 +185,7 @@ func New(rs *rules.RuleSet, opts Options) *Engine {
 	e := &Engine{
 		opt:          opts.withDefaults(),
 		vm:           rules.NewVM(),
+		box:          boxFacts,
 		skus:         map[string]*skuState{},
 		promos:       map[string]*promoState{},
 		promoTS:      map[string]time.Time{},

@@ -1,11 +1,8 @@
 package engine
 
 import (
-	"fmt"
 	"math"
 	"math/bits"
-	"time"
-	"unsafe"
 
 	"github.com/promoguard/promoguard/event"
 
@@ -50,6 +47,78 @@ type memoBound struct {
 	rule         int
 	lo, hi       float64
 	hasLo, hasHi bool
+}
+
+// memoBit is rule r's bit in context memo mc: 0 when mc is nil or r is not
+// a rule of the set the memo serves (a built-in, a rule beyond memoRules),
+// and then every method below finds nothing and keeps nothing.
+func (e *Engine) memoBit(mc *ctxMemo, r *rules.Rule) uint64 {
+	if mc != nil && r.Index >= 0 && r.Index < memoRules && e.rs.Rules[r.Index] == r {
+		return 1 << r.Index
+	}
+	return 0
+}
+
+// result returns the memoized condition of the rule with bit, if its facts
+// have not changed since.
+func (m *ctxMemo) result(bit uint64) (held, ok bool) {
+	if bit == 0 || m.valid&bit == 0 {
+		return false, false
+	}
+	return m.held&bit != 0, true
+}
+
+// keep memoizes a condition; its bounds are to be evaluated again.
+func (m *ctxMemo) keep(bit uint64, held bool) {
+	if bit == 0 {
+		return
+	}
+	m.valid |= bit
+	m.bvalid &^= bit
+	if held {
+		m.held |= bit
+	} else {
+		m.held &^= bit
+	}
+}
+
+// forget drops a memoized condition: an error is not remembered, so that it
+// is counted each time.
+func (m *ctxMemo) forget(bit uint64) {
+	if bit != 0 {
+		m.valid &^= bit
+	}
+}
+
+// bound returns the memoized floor and ceiling of rule i (with bit).
+func (m *ctxMemo) bound(bit uint64, i int) (memoBound, bool) {
+	if bit == 0 || m.bvalid&bit == 0 {
+		return memoBound{}, false
+	}
+	for _, mb := range m.bounds {
+		if mb.rule == i {
+			return mb, true
+		}
+	}
+	return memoBound{}, false
+}
+
+// keepBound memoizes the floor and ceiling of a rule.
+func (m *ctxMemo) keepBound(bit uint64, mb memoBound) {
+	if bit == 0 {
+		return
+	}
+	found := false
+	for i := range m.bounds {
+		if m.bounds[i].rule == mb.rule {
+			m.bounds[i], found = mb, true
+			break
+		}
+	}
+	if !found {
+		m.bounds = append(m.bounds, mb)
+	}
+	m.bvalid |= bit
 }
 
 // Classes of facts by what they are computed from.
@@ -172,106 +241,6 @@ func (e *Engine) memoFor(ch *channelState, seg int64) (*ctxMemo, bool) {
 	return m, true
 }
 
-// contexts builds the contexts of every segment of s: for each channel with
-// a price then, its price record, active promotions and stacking, with
-// what changed since the last evaluation.
-func (e *Engine) contexts(s *skuState, segs []segment, promos []*promoState) [][]chanCtx {
-	w := e.wm
-	memo := e.memoOK()
-	withOverlaps := e.reads.Has(factOverlaps)
-	all := e.ctxBuf[:0]
-	for len(all) < len(segs) {
-		if len(all) < cap(all) {
-			all = all[:len(all)+1]
-			all[len(all)-1] = all[len(all)-1][:0]
-		} else {
-			all = append(all, nil)
-		}
-	}
-	all = all[:len(segs)]
-	readsHistory := e.reads.Has(factHistory)
-	for _, name := range s.names {
-		ch := s.channels[name]
-		if memo {
-			// room for the memos of the segments that are new: memoFor never
-			// reallocates, so the pointers it gives stay valid
-			need := len(ch.memos)
-			for _, seg := range segs {
-				if !hasMemo(ch.memos, segNum(seg.key)) {
-					need++
-				}
-			}
-			if need > cap(ch.memos) {
-				ch.memos = append(make([]ctxMemo, 0, need), ch.memos...)
-			}
-		}
-		if readsHistory {
-			h := ch.history(w)
-			ch.histDirty = !ch.memoHistSet || !sameHistory(h, ch.memoHist)
-			ch.memoHist, ch.memoHistSet = h, true
-		}
-	}
-	wMoved := !s.memoSet || s.memoW != w.UnixNano()
-	for i, seg := range segs {
-		ctxs := all[i][:0]
-		segChanged := false
-		for _, name := range s.names {
-			ch := s.channels[name]
-			rec := ch.priceAt(seg.start)
-			if rec == nil {
-				continue
-			}
-			act := e.activeBuf[:0]
-			for _, p := range promos {
-				if !p.ev.Start.After(seg.start) && p.ev.End.After(seg.start) && p.appliesTo(name, rec.region) {
-					act = append(act, p)
-				}
-			}
-			e.activeBuf = act[:0]
-			ctxs = append(ctxs, chanCtx{})
-			c := &ctxs[len(ctxs)-1]
-			c.name, c.ch, c.rec = name, ch, rec
-			var active []*promoState
-			if memo {
-				m, fresh := e.memoFor(ch, segNum(seg.key))
-				c.memo, c.fresh = m, fresh
-				c.recChanged = fresh || m.rec != rec
-				c.activeChanged = fresh || !samePromos(m.active, act)
-				if c.activeChanged {
-					m.active = append(m.active[:0], act...)
-				}
-				active = m.active
-				if len(active) == 0 {
-					active = nil
-				}
-				segChanged = segChanged || c.recChanged || c.activeChanged
-			} else if len(act) > 0 {
-				active = append([]*promoState(nil), act...)
-			}
-			c.res = stack(rec.price, rec.currency, active, withOverlaps)
-			if readsHistory {
-				c.hist = &ch.memoHist
-			}
-		}
-		if memo {
-			for ci := range ctxs {
-				c := &ctxs[ci]
-				m := c.memo
-				if int(m.nch) != len(ctxs) {
-					segChanged = true
-				}
-			}
-			for ci := range ctxs {
-				c := &ctxs[ci]
-				e.dirtyFacts(s, c, seg, i == 0, wMoved, segChanged, len(ctxs))
-			}
-		}
-		all[i] = ctxs
-	}
-	e.ctxBuf = all
-	return all
-}
-
 // dirtyFacts works out which facts of a context may have changed since the
 // memo was written, forgets the results of the rules that read them, and
 // brings the memo's inputs up to date.
@@ -383,271 +352,4 @@ func samePromos(a, b []*promoState) bool {
 func sameHistory(a, b rules.History) bool {
 	return a.Changes1h == b.Changes1h && math.Float64bits(a.MaxDrop24h) == math.Float64bits(b.MaxDrop24h) &&
 		math.Float64bits(a.Low24h) == math.Float64bits(b.Low24h)
-}
-
-// lazyEnv builds a context's facts the first time a rule needs them.
-type lazyEnv struct {
-	s    *skuState
-	c    *chanCtx
-	seg  segment
-	chl  *segChannels
-	typ  string
-	ts   time.Time
-	base *lazyEnv      // now scope: the calendar facts, with the segment from the watermark
-	nseg rules.Segment // now scope's segment
-	f    *rules.Facts  // built here: one of the engine's buffers
-	env  any           // f, boxed
-	id   uint64        // identifies env for an Evaluator
-	done bool
-}
-
-// segChannels is the `channels` fact of one segment, built on first use.
-type segChannels struct {
-	ctxs []chanCtx
-	m    map[string]rules.ChannelFacts
-	done bool
-}
-
-func (sc *segChannels) get(e *Engine) map[string]rules.ChannelFacts {
-	if !sc.done {
-		sc.done = true
-		// one map serves every segment in turn: a context's facts are not
-		// kept past it
-		if e.chmapBuf == nil {
-			e.chmapBuf = make(map[string]rules.ChannelFacts, len(sc.ctxs))
-		}
-		clear(e.chmapBuf)
-		sc.m = e.chmapBuf
-		for _, c := range sc.ctxs {
-			sc.m[c.name] = rules.ChannelFacts{
-				Price: c.rec.price, EffectivePrice: c.res.effective,
-				Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
-				Currency: c.rec.currency,
-			}
-		}
-	}
-	return sc.m
-}
-
-func (e *Engine) facts0(l *lazyEnv) *rules.Facts {
-	if !l.done {
-		l.done = true
-		if l.base != nil {
-			*l.f = *e.facts0(l.base)
-			l.f.Segment = l.nseg
-		} else {
-			var chmap map[string]rules.ChannelFacts
-			if e.reads.Has(factChannels) {
-				chmap = l.chl.get(e)
-			}
-			e.factsInto(l.f, l.s, l.c, l.seg, chmap, trigger{typ: l.typ, ts: l.ts})
-		}
-		l.env = boxFacts(l.f)
-		e.ctxSeq++
-		l.id = e.ctxSeq
-	}
-	return l.f
-}
-
-// factsType is the type word of an interface holding a rules.Facts.
-var factsType = func() unsafe.Pointer {
-	var x any = rules.Facts{}
-	return (*[2]unsafe.Pointer)(unsafe.Pointer(&x))[0]
-}()
-
-// boxFacts returns *f as an any without copying it: the interface's data
-// word points at f, as it would at the copy that boxing makes. Boxing
-// copies the whole struct (about 850 bytes), once per context: the largest
-// allocation of an evaluation. The engine rebuilds its facts buffers in
-// place for each context, so an env must not be kept past its context;
-// nothing does: expr reads it during a run, and alert records copy the
-// values they show.
-func boxFacts(f *rules.Facts) any {
-	var x any
-	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&x))
-	w[0], w[1] = factsType, unsafe.Pointer(f)
-	return x
-}
-
-// envOf returns a context's facts, boxed once and shared by its rules.
-func (e *Engine) envOf(c *alertCtx) any {
-	if c.env == nil && c.lazy != nil {
-		e.facts0(c.lazy)
-		c.env, c.ctxID = c.lazy.env, c.lazy.id
-	}
-	if c.ctxID == 0 {
-		e.ctxSeq++
-		c.ctxID = e.ctxSeq
-	}
-	return c.env
-}
-
-// factsOf returns a context's facts for an Evaluator.
-func (e *Engine) factsOf(c *alertCtx) *rules.Facts {
-	env := e.envOf(c)
-	if c.lazy != nil {
-		return c.lazy.f
-	}
-	if c.fp == nil {
-		f, _ := env.(rules.Facts)
-		c.fp = &f
-	}
-	return c.fp
-}
-
-// calendarCtx sets up the alert context of a calendar context, its facts to
-// be built when a rule first needs them.
-func (e *Engine) calendarCtx(s *skuState, c *chanCtx, seg segment, rng span, chl *segChannels, trig *trigger) *alertCtx {
-	l := &e.lazyCal
-	if e.factsCal == nil {
-		e.factsCal, e.factsNow = new(rules.Facts), new(rules.Facts)
-	}
-	*l = lazyEnv{s: s, c: c, seg: seg, chl: chl, typ: trig.typ, ts: trig.ts, f: e.factsCal}
-	ac := &e.acCal
-	*ac = alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, e.wm), active: c.res.active,
-		lazy: l, memo: c.memo, dirty: c.dirty, noAlerts: !e.hasAlerts(s, c.name, segNum(seg.key))}
-	return ac
-}
-
-// nowCtx is the now-scope context of the present segment's calendar
-// context: keyed and shown without a segment.
-func (e *Engine) nowCtx(ac *alertCtx, c *chanCtx, seg segment) *alertCtx {
-	l := &e.lazyNow
-	*l = lazyEnv{base: ac.lazy, nseg: rules.Segment{Start: e.wm, End: seg.end}, f: e.factsNow}
-	nc := &e.acNow
-	*nc = *ac
-	nc.segKey, nc.rng, nc.env, nc.ctxID, nc.lazy, nc.fp = time.Time{}, span{none: true}, nil, 0, l, nil
-	nc.dirty = c.dirtyNow
-	nc.noAlerts = !e.hasAlerts(ac.lazy.s, c.name, 0)
-	return nc
-}
-
-// noteAlerts lists the (channel, segment) keys of s that have alerts, so
-// that the rules of a context without any skip their lookups. An evaluation
-// visits each alert key once, so a key created during it is never looked up
-// again in it.
-func (e *Engine) noteAlerts(s *skuState) {
-	e.alertKeys = e.alertKeys[:0]
-	for k := range s.alerts {
-		e.alertKeys = append(e.alertKeys, akey{channel: k.channel, seg: k.seg})
-	}
-}
-
-func (e *Engine) hasAlerts(s *skuState, channel string, seg int64) bool {
-	if len(s.alerts) == 0 {
-		return false
-	}
-	for _, k := range e.alertKeys {
-		if k.seg == seg && k.channel == channel {
-			return true
-		}
-	}
-	return false
-}
-
-// memoBit is rule r's bit in context memo mc: 0 when mc is nil or r is not
-// a rule of the set the memo serves (a built-in, a rule beyond memoRules),
-// and then every method below finds nothing and keeps nothing.
-func (e *Engine) memoBit(mc *ctxMemo, r *rules.Rule) uint64 {
-	if mc != nil && r.Index >= 0 && r.Index < memoRules && e.rs.Rules[r.Index] == r {
-		return 1 << r.Index
-	}
-	return 0
-}
-
-// result returns the memoized condition of the rule with bit, if its facts
-// have not changed since.
-func (m *ctxMemo) result(bit uint64) (held, ok bool) {
-	if bit == 0 || m.valid&bit == 0 {
-		return false, false
-	}
-	return m.held&bit != 0, true
-}
-
-// keep memoizes a condition; its bounds are to be evaluated again.
-func (m *ctxMemo) keep(bit uint64, held bool) {
-	if bit == 0 {
-		return
-	}
-	m.valid |= bit
-	m.bvalid &^= bit
-	if held {
-		m.held |= bit
-	} else {
-		m.held &^= bit
-	}
-}
-
-// forget drops a memoized condition: an error is not remembered, so that it
-// is counted each time.
-func (m *ctxMemo) forget(bit uint64) {
-	if bit != 0 {
-		m.valid &^= bit
-	}
-}
-
-// bound returns the memoized floor and ceiling of rule i (with bit).
-func (m *ctxMemo) bound(bit uint64, i int) (memoBound, bool) {
-	if bit == 0 || m.bvalid&bit == 0 {
-		return memoBound{}, false
-	}
-	for _, mb := range m.bounds {
-		if mb.rule == i {
-			return mb, true
-		}
-	}
-	return memoBound{}, false
-}
-
-// keepBound memoizes the floor and ceiling of a rule.
-func (m *ctxMemo) keepBound(bit uint64, mb memoBound) {
-	if bit == 0 {
-		return
-	}
-	found := false
-	for i := range m.bounds {
-		if m.bounds[i].rule == mb.rule {
-			m.bounds[i], found = mb, true
-			break
-		}
-	}
-	if !found {
-		m.bounds = append(m.bounds, mb)
-	}
-	m.bvalid |= bit
-}
-
-// cond evaluates r's condition on c.
-func (e *Engine) cond(r *rules.Rule, c *alertCtx) (bool, error) {
-	if ev := e.opt.Evaluator; ev != nil {
-		v, err := ev.Eval(r, r.If, e.factsOf(c), c.ctxID)
-		b, _ := v.(bool)
-		return b, err
-	}
-	return r.If.Bool(e.vm, e.envOf(c))
-}
-
-// bound evaluates r's floor or ceiling x on c.
-func (e *Engine) bound(r *rules.Rule, x *rules.Expr, c *alertCtx) (float64, error) {
-	if ev := e.opt.Evaluator; ev != nil {
-		v, err := ev.Eval(r, x, e.factsOf(c), c.ctxID)
-		if err != nil {
-			return math.NaN(), err
-		}
-		f, ok := v.(float64)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-			return math.NaN(), &boundError{x: x, v: v}
-		}
-		return f, nil
-	}
-	return x.Float(e.vm, e.envOf(c))
-}
-
-type boundError struct {
-	x *rules.Expr
-	v any
-}
-
-func (b *boundError) Error() string {
-	return fmt.Sprintf("%s: bound is %v", b.x.Pos, b.v)
 }

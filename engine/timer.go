@@ -2,7 +2,10 @@ package engine
 
 import (
 	"cmp"
+	"container/heap"
 	"time"
+
+	"github.com/promoguard/promoguard/event"
 )
 
 // timer is a moment at which a sku or a promotion must be evaluated again:
@@ -61,4 +64,79 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+func (e *Engine) scheduleSKU(s *skuState, nb, ne time.Time) {
+	w := e.wm
+	s.nextBoundary, s.nextEntry = nb, ne
+	next := earliest(nb, ne)
+	for _, st := range s.alerts {
+		next = earliest(next, st.due())
+	}
+	s.nextHistory = time.Time{}
+	if e.readsHistory {
+		for _, name := range s.names {
+			s.nextHistory = earliest(s.nextHistory, s.channels[name].historyExpiry(w))
+		}
+		next = earliest(next, s.nextHistory)
+	}
+	if !next.After(w) {
+		next = time.Time{}
+	}
+	if !next.Equal(s.timerAt) {
+		s.timerAt = next
+		if !next.IsZero() {
+			heap.Push(&e.timers, timer{at: next, sku: s})
+		}
+	}
+}
+
+func (e *Engine) skuTimer(s *skuState, out []event.Output) []event.Output {
+	w := e.wm
+	trig := trigger{typ: "timer", ts: w, vanish: event.ReasonEnded}
+	if w.Equal(s.nextBoundary) {
+		s.lastCrossed = w
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
+	}
+	if w.Equal(s.nextEntry) {
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
+	}
+	if w.Equal(s.nextHistory) {
+		// a price change leaving the history window changes the history
+		// facts as a price event would
+		trig.on |= 1 << event.TypePrice
+	}
+	s.timerAt = time.Time{}
+	return e.evalSKU(s, trig, out)
+}
+
+func (e *Engine) schedulePromo(p *promoState) {
+	next := p.ev.End
+	for _, st := range p.alerts {
+		next = earliest(next, st.due())
+	}
+	if !next.After(e.wm) {
+		next = time.Time{}
+	}
+	if !next.Equal(p.timerAt) {
+		p.timerAt = next
+		if !next.IsZero() {
+			heap.Push(&e.timers, timer{at: next, promo: p})
+		}
+	}
+}
+
+func (e *Engine) promoTimer(p *promoState, out []event.Output) []event.Output {
+	p.timerAt = time.Time{}
+	if !p.ev.End.After(e.wm) {
+		return e.closePromo(p, event.ReasonEnded, out)
+	}
+	return e.evalPromo(p, trigger{typ: "timer", ts: e.wm, vanish: event.ReasonEnded}, out)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
