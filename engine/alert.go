@@ -28,18 +28,6 @@ type alertState struct {
 	epoch       uint64       // the evaluation that last visited it
 }
 
-// due is when the alert must be looked at again without an event: its
-// `for` elapsing, or its `repeat`.
-func (st *alertState) due() time.Time {
-	switch {
-	case !st.firing && st.rule.For > 0:
-		return st.activeSince.Add(st.rule.For)
-	case st.firing && st.rule.Repeat > 0:
-		return st.lastSent.Add(st.rule.Repeat)
-	}
-	return time.Time{}
-}
-
 // The built-in alerts, in their own group.
 var (
 	builtinGroup = &rules.Group{Name: rules.ReservedGroup, Description: "built-in checks"}
@@ -205,4 +193,12 @@ func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trig
 		bc.values = map[string]any{"currency": c.rec.currency, "promos": ids, "promo_currencies": curs}
 	}
 	return e.transition(s.alerts, k, st, r, len(mis) > 0, &bc, trig, ep, out)
+}
+
+// clearReason says why a condition stopped holding.
+func clearReason(promos []string, trig *trigger) event.Reason {
+	if trig.cancelled != "" && slices.Contains(promos, trig.cancelled) {
+		return event.ReasonCancelled
+	}
+	return event.ReasonCleared
 }

@@ -23,10 +23,6 @@ type trigger struct {
 	fresh []bool
 }
 
-func (t *trigger) isFresh(r *rules.Rule) bool {
-	return t.fresh != nil && r.Index >= 0 && r.Index < len(t.fresh) && t.fresh[r.Index]
-}
-
 func (e *Engine) applyPrice(ev *event.Event, out []event.Output) []event.Output {
 	p := ev.Price
 	s := e.skus[p.SKU]
@@ -187,7 +183,11 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []event.Output) []event.
 			ac := e.calendarCtx(s, c, seg, rng, chl, &strig)
 			// phase 1: the rules into results; phase 2: the alert and
 			// correction lifecycles over them
-			res := e.evalContext(s, c, seg, ac, i == 0, &strig)
+			var nc *alertCtx
+			if i == 0 && len(e.now) > 0 {
+				nc = e.nowCtx(ac, c, seg) // keyed and shown without a segment
+			}
+			res := e.evalContext(s, ac, nc, &strig)
 			out = e.settleContext(s, c, seg, ac, res, &strig, ep, out)
 		}
 	}
@@ -219,4 +219,31 @@ func (e *Engine) evalPromo(p *promoState, trig trigger, out []event.Output) []ev
 	}
 	e.schedulePromo(p)
 	return out
+}
+
+func (e *Engine) skuTimer(s *skuState, out []event.Output) []event.Output {
+	w := e.wm
+	trig := trigger{typ: "timer", ts: w, vanish: event.ReasonEnded}
+	if w.Equal(s.nextBoundary) {
+		s.lastCrossed = w
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
+	}
+	if w.Equal(s.nextEntry) {
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
+	}
+	if w.Equal(s.nextHistory) {
+		// a price change leaving the history window changes the history
+		// facts as a price event would
+		trig.on |= 1 << event.TypePrice
+	}
+	s.timerAt = time.Time{}
+	return e.evalSKU(s, trig, out)
+}
+
+func (e *Engine) promoTimer(p *promoState, out []event.Output) []event.Output {
+	p.timerAt = time.Time{}
+	if !p.ev.End.After(e.wm) {
+		return e.closePromo(p, event.ReasonEnded, out)
+	}
+	return e.evalPromo(p, trigger{typ: "timer", ts: e.wm, vanish: event.ReasonEnded}, out)
 }

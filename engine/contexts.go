@@ -4,7 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/promoguard/promoguard/event"
 	"github.com/promoguard/promoguard/rules"
 )
 
@@ -29,33 +28,6 @@ type chanCtx struct {
 	fresh, recChanged, activeChanged bool
 	dirty, dirtyNow                  rules.FactSet
 	hist                             *rules.History // the channel's history facts, computed once
-}
-
-// span is a segment as outputs show it, kept as values so that building a
-// context allocates nothing: a zero start or end is null. none marks a
-// context shown without a segment (now scope).
-type span struct {
-	start, end time.Time
-	none       bool
-}
-
-func segSpan(seg segment) span { return span{start: seg.key, end: seg.end} }
-
-// toRange is the span as an output's segment.
-func (s span) toRange() *event.Range {
-	if s.none {
-		return nil
-	}
-	r := &event.Range{}
-	if !s.start.IsZero() {
-		t := s.start
-		r.Start = &t
-	}
-	if !s.end.IsZero() {
-		t := s.end
-		r.End = &t
-	}
-	return r
 }
 
 // alertCtx is what an alert transition needs to know of its context.

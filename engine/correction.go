@@ -178,16 +178,6 @@ func (e *Engine) withdraw(cs *corrState, reason event.Reason, eff float64, out [
 	return append(out, event.Output{Correction: &rec})
 }
 
-// endedRange is the segment a record shows: as last seen, and for a key that
-// ended, ending at the watermark that ended it (a split may have moved its
-// end since it was last emitted).
-func endedRange(s span, reason event.Reason, w time.Time) *event.Range {
-	if !s.none && reason == event.ReasonEnded && (s.end.IsZero() || s.end.After(w)) {
-		s.end = w
-	}
-	return s.toRange()
-}
-
 // withEnding moves a corrected price to the channel's price ending (the
 // cents of its regular price, such as .99) in the direction the bound
 // moved it, if that stays within the bounds.

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"container/heap"
-	"maps"
 	"slices"
 	"time"
 
@@ -76,34 +75,6 @@ func (o *Options) withDefaults() Options {
 		out.AllowedLateness = 0
 	}
 	return out
-}
-
-// Stats counts what an Engine did.
-type Stats struct {
-	Events      int64 // events applied
-	Late        int64 // events ignored as older than the state they would replace
-	Timers      int64 // timer firings
-	Evaluations int64 // rule evaluations
-	// Reused counts the evaluations answered without running the rule: none
-	// of the facts it reads had changed since it last ran on the context.
-	Reused     int64
-	RuleErrors int64 // runtime errors of rules
-	// ByRule counts per rule id ("group/rule"): evaluations, errors, and
-	// alert transitions.
-	ByRule map[string]*RuleStats
-	// Corrections counts correction records by state.
-	Corrections map[event.State]int64
-}
-
-// RuleStats counts one rule's work.
-type RuleStats struct {
-	Evaluations int64
-	Errors      int64
-	Firing      int64 // firing records emitted (repeats included)
-	Resolved    int64 // resolved records emitted
-	Held        int64 // evaluations whose condition held
-	Reused      int64 // evaluations answered from the last run on unchanged facts
-	Nanos       int64 // time spent in the rule, when Options.RuleClock is set
 }
 
 // Engine is the deterministic core: it holds the state of one partition
@@ -250,18 +221,6 @@ func (e *Engine) NextTimer() (time.Time, bool) {
 		heap.Pop(&e.timers)
 	}
 	return time.Time{}, false
-}
-
-// Stats returns a copy of the engine's counters.
-func (e *Engine) Stats() Stats {
-	s := e.stats
-	s.ByRule = make(map[string]*RuleStats, len(e.stats.ByRule))
-	for k, v := range e.stats.ByRule {
-		c := *v
-		s.ByRule[k] = &c
-	}
-	s.Corrections = maps.Clone(e.stats.Corrections)
-	return s
 }
 
 // Apply applies one event at its ts and appends the outputs it causes to

@@ -26,20 +26,17 @@ type result struct {
 }
 
 // evalContext is phase 1 on one (sku, channel, segment): its calendar
-// rules, and in the present segment its now-scope rules (keyed and shown
-// without a segment), into a list of results. A scope whose results the
-// memo holds, all false, is counted without being looked at (settled). The
-// list is the engine's scratch, good until the next context.
-func (e *Engine) evalContext(s *skuState, c *chanCtx, seg segment, ac *alertCtx, present bool, trig *trigger) []result {
+// rules on ac, and its now-scope rules on nc (the present segment only,
+// else nil), into a list of results. A scope whose results the memo holds,
+// all false, is counted without being looked at (settled). The list is the
+// engine's scratch, good until the next context.
+func (e *Engine) evalContext(s *skuState, ac, nc *alertCtx, trig *trigger) []result {
 	res := e.scratchResults()
 	if !e.settled(ac, trig, &e.calOn) {
 		res = e.evalRules(res, e.calendar, s.alerts, ac, trig, true)
 	}
-	if present && len(e.now) > 0 {
-		nc := e.nowCtx(ac, c, seg)
-		if !e.settled(nc, trig, &e.nowOn) {
-			res = e.evalRules(res, e.now, s.alerts, nc, trig, true)
-		}
+	if nc != nil && !e.settled(nc, trig, &e.nowOn) {
+		res = e.evalRules(res, e.now, s.alerts, nc, trig, true)
 	}
 	e.results = res
 	return res
@@ -54,71 +51,110 @@ func (e *Engine) scratchResults() []result {
 
 // evalRules is phase 1 for rules rs on context c: each rule the trigger
 // admits, or whose key has an alert in m, is evaluated — or its result
-// taken from the memo — and appended to res. withBounds says the context
-// takes floors and ceilings.
+// taken from the memo — and appended to res; then the floors and ceilings
+// of the rules whose alerts fire, when withBounds says the context takes
+// them. The facts are built when the first rule needs them, once.
 func (e *Engine) evalRules(res []result, rs []*rules.Rule, m map[akey]*alertState, c *alertCtx, trig *trigger, withBounds bool) []result {
+	from := len(res)
 	seg := segNum(c.segKey)
+	valid, held := c.memo.recall()
+	var evaluated, nowHeld, failed uint64
+	var env any
 	for _, r := range rs {
-		k := akey{rule: e.ruleID(r), channel: c.channel, seg: seg}
+		// rs are rules of the engine's set: Index is their place in it
+		k := akey{rule: e.ruleIDs[r.Index], channel: c.channel, seg: seg}
 		var st *alertState
 		if !c.noAlerts {
 			st = m[k]
 		}
-		if st == nil && trig.on&r.On == 0 && !trig.isFresh(r) {
+		if st == nil && !admits(trig, r) {
 			continue
 		}
-		rstat := e.ruleStats(r)
+		rstat := e.ruleStat[r.Index]
 		rstat.Evaluations++
 		e.stats.Evaluations++
 		x := result{rule: r, ctx: c, key: k, st: st}
-		if e.opt.RuleClock == nil {
-			e.evalRule(&x, rstat, withBounds)
-		} else {
-			t0 := e.opt.RuleClock()
-			e.evalRule(&x, rstat, withBounds)
-			rstat.Nanos += e.opt.RuleClock() - t0
+		bit := uint64(1) << r.Index // 0 beyond memoRules, where the memo is off
+		switch {
+		case valid&bit != 0:
+			x.held = held&bit != 0
+			rstat.Reused++
+			e.stats.Reused++
+		default:
+			if env == nil {
+				env = e.envOf(c)
+			}
+			t0 := e.clock()
+			ok, err := e.cond(r, c, env)
+			if t0 != 0 {
+				rstat.Nanos += e.clock() - t0
+			}
+			if err != nil {
+				e.ruleError(r, c, err)
+				x.failed = true
+				failed |= bit
+				break
+			}
+			x.held = ok
+			evaluated |= bit
+			if ok {
+				nowHeld |= bit
+			}
+		}
+		if x.held {
+			rstat.Held++
 		}
 		res = append(res, x)
+	}
+	c.memo.remember(evaluated, nowHeld, failed)
+	if !withBounds {
+		return res
+	}
+	for i := from; i < len(res); i++ {
+		x := &res[i]
+		r := x.rule
+		if !x.held || (r.Floor == nil && r.Ceiling == nil) || !firesAfter(x.st, r, e.wm) {
+			continue
+		}
+		if mb, ok := c.memo.bound(uint64(1)<<r.Index, r.Index); ok {
+			x.floor, x.ceiling, x.hasFloor, x.hasCeiling = mb.lo, mb.hi, mb.hasLo, mb.hasHi
+			continue
+		}
+		if env == nil {
+			env = e.envOf(c)
+		}
+		t0 := e.clock()
+		e.bounds(x, env)
+		if t0 != 0 {
+			e.ruleStat[r.Index].Nanos += e.clock() - t0
+		}
 	}
 	return res
 }
 
-// evalRule evaluates one rule into x: its condition, and its floor and
-// ceiling when its alert fires, each from the memo when the facts it reads
-// have not changed.
-func (e *Engine) evalRule(x *result, rstat *RuleStats, withBounds bool) {
+// admits reports whether a trigger lets rule r start an alert: its `on`
+// meets the trigger's event, or a reload added or changed it. A key with an
+// alert is looked at whatever the trigger.
+func admits(trig *trigger, r *rules.Rule) bool {
+	return trig.on&r.On != 0 || (trig.fresh != nil && r.Index >= 0 && r.Index < len(trig.fresh) && trig.fresh[r.Index])
+}
+
+// clock is Options.RuleClock, or 0 without one.
+func (e *Engine) clock() int64 {
+	if e.opt.RuleClock == nil {
+		return 0
+	}
+	return e.opt.RuleClock()
+}
+
+// bounds evaluates the floor and ceiling of x's rule on its context's facts
+// env, and memoizes them unless one failed: an error is not remembered, so
+// that it is counted each time.
+func (e *Engine) bounds(x *result, env any) {
 	r, c := x.rule, x.ctx
-	mc := c.memo
-	bit := e.memoBit(mc, r)
-	if held, ok := mc.result(bit); ok {
-		x.held = held
-		rstat.Reused++
-		e.stats.Reused++
-	} else {
-		held, err := e.cond(r, c)
-		if err != nil {
-			e.ruleError(r, c, err)
-			x.failed = true
-			mc.forget(bit)
-			return
-		}
-		x.held = held
-		mc.keep(bit, held)
-	}
-	if !x.held {
-		return
-	}
-	rstat.Held++
-	if !withBounds || (r.Floor == nil && r.Ceiling == nil) || !firesAfter(x.st, r, e.wm) {
-		return
-	}
-	if mb, ok := mc.bound(bit, r.Index); ok {
-		x.floor, x.ceiling, x.hasFloor, x.hasCeiling = mb.lo, mb.hi, mb.hasLo, mb.hasHi
-		return
-	}
 	failed := false
 	if r.Floor != nil {
-		if v, err := e.bound(r, r.Floor, c); err != nil {
+		if v, err := e.bound(r, r.Floor, c, env); err != nil {
 			e.ruleError(r, c, err)
 			failed = true
 		} else {
@@ -126,7 +162,7 @@ func (e *Engine) evalRule(x *result, rstat *RuleStats, withBounds bool) {
 		}
 	}
 	if r.Ceiling != nil {
-		if v, err := e.bound(r, r.Ceiling, c); err != nil {
+		if v, err := e.bound(r, r.Ceiling, c, env); err != nil {
 			e.ruleError(r, c, err)
 			failed = true
 		} else {
@@ -134,52 +170,22 @@ func (e *Engine) evalRule(x *result, rstat *RuleStats, withBounds bool) {
 		}
 	}
 	if !failed {
-		// an error is not remembered: it is counted each time
-		mc.keepBound(bit, memoBound{rule: r.Index, lo: x.floor, hi: x.ceiling, hasLo: x.hasFloor, hasHi: x.hasCeiling})
+		c.memo.keepBound(uint64(1)<<r.Index, memoBound{rule: r.Index, lo: x.floor, hi: x.ceiling, hasLo: x.hasFloor, hasHi: x.hasCeiling})
 	}
 }
 
-func (e *Engine) ruleStats(r *rules.Rule) *RuleStats {
-	if r.Index >= 0 && r.Index < len(e.rs.Rules) && e.rs.Rules[r.Index] == r {
-		return e.ruleStat[r.Index]
-	}
-	id := r.ID()
-	rs := e.stats.ByRule[id]
-	if rs == nil {
-		rs = &RuleStats{}
-		e.stats.ByRule[id] = rs
-	}
-	return rs
-}
-
-// ruleID is r.ID() without building the string on every evaluation.
-func (e *Engine) ruleID(r *rules.Rule) string {
-	if r.Index >= 0 && r.Index < len(e.rs.Rules) && e.rs.Rules[r.Index] == r {
-		return e.ruleIDs[r.Index]
-	}
-	return r.ID()
-}
-
-func (e *Engine) ruleError(r *rules.Rule, c *alertCtx, err error) {
-	e.stats.RuleErrors++
-	e.ruleStats(r).Errors++
-	if e.opt.OnRuleError != nil {
-		e.opt.OnRuleError(RuleError{Rule: r, SKU: c.sku, Channel: c.channel, Promo: c.promo, Err: err})
-	}
-}
-
-// cond evaluates r's condition on c.
-func (e *Engine) cond(r *rules.Rule, c *alertCtx) (bool, error) {
+// cond evaluates r's condition on c, whose facts are env.
+func (e *Engine) cond(r *rules.Rule, c *alertCtx, env any) (bool, error) {
 	if ev := e.opt.Evaluator; ev != nil {
 		v, err := ev.Eval(r, r.If, e.factsOf(c), c.ctxID)
 		b, _ := v.(bool)
 		return b, err
 	}
-	return r.If.Bool(e.vm, e.envOf(c))
+	return r.If.Bool(e.vm, env)
 }
 
-// bound evaluates r's floor or ceiling x on c.
-func (e *Engine) bound(r *rules.Rule, x *rules.Expr, c *alertCtx) (float64, error) {
+// bound evaluates r's floor or ceiling x on c, whose facts are env.
+func (e *Engine) bound(r *rules.Rule, x *rules.Expr, c *alertCtx, env any) (float64, error) {
 	if ev := e.opt.Evaluator; ev != nil {
 		v, err := ev.Eval(r, x, e.factsOf(c), c.ctxID)
 		if err != nil {
@@ -191,7 +197,7 @@ func (e *Engine) bound(r *rules.Rule, x *rules.Expr, c *alertCtx) (float64, erro
 		}
 		return f, nil
 	}
-	return x.Float(e.vm, e.envOf(c))
+	return x.Float(e.vm, env)
 }
 
 type boundError struct {

@@ -155,14 +155,6 @@ func vanishReason(channel string, promos []string, trig *trigger) event.Reason {
 	return trig.vanish
 }
 
-// clearReason says why a condition stopped holding.
-func clearReason(promos []string, trig *trigger) event.Reason {
-	if trig.cancelled != "" && slices.Contains(promos, trig.cancelled) {
-		return event.ReasonCancelled
-	}
-	return event.ReasonCleared
-}
-
 // closePromo resolves a promotion's promo-scope alerts and forgets it.
 func (e *Engine) closePromo(p *promoState, reason event.Reason, out []event.Output) []event.Output {
 	e.markPromo(p.ev.ID)

@@ -49,50 +49,32 @@ type memoBound struct {
 	hasLo, hasHi bool
 }
 
-// memoBit is rule r's bit in context memo mc: 0 when mc is nil or r is not
-// a rule of the set the memo serves (a built-in, a rule beyond memoRules),
-// and then every method below finds nothing and keeps nothing.
-func (e *Engine) memoBit(mc *ctxMemo, r *rules.Rule) uint64 {
-	if mc != nil && r.Index >= 0 && r.Index < memoRules && e.rs.Rules[r.Index] == r {
-		return 1 << r.Index
+// recall returns what the memo holds of a context's rules, by rule index
+// bit: the rules whose condition is known from an earlier evaluation on the
+// same facts (valid), and which of those held. Nothing without a memo.
+func (m *ctxMemo) recall() (valid, held uint64) {
+	if m == nil {
+		return 0, 0
 	}
-	return 0
+	return m.valid, m.held
 }
 
-// result returns the memoized condition of the rule with bit, if its facts
-// have not changed since.
-func (m *ctxMemo) result(bit uint64) (held, ok bool) {
-	if bit == 0 || m.valid&bit == 0 {
-		return false, false
-	}
-	return m.held&bit != 0, true
-}
-
-// keep memoizes a condition; its bounds are to be evaluated again.
-func (m *ctxMemo) keep(bit uint64, held bool) {
-	if bit == 0 {
+// remember keeps the conditions phase 1 evaluated on a context (held
+// marks the ones that held) and forgets the ones that failed: an error is
+// not remembered, so that it is counted each time. The bounds of an
+// evaluated rule are to be evaluated again.
+func (m *ctxMemo) remember(evaluated, held, failed uint64) {
+	if m == nil {
 		return
 	}
-	m.valid |= bit
-	m.bvalid &^= bit
-	if held {
-		m.held |= bit
-	} else {
-		m.held &^= bit
-	}
-}
-
-// forget drops a memoized condition: an error is not remembered, so that it
-// is counted each time.
-func (m *ctxMemo) forget(bit uint64) {
-	if bit != 0 {
-		m.valid &^= bit
-	}
+	m.valid = (m.valid | evaluated) &^ failed
+	m.bvalid &^= evaluated
+	m.held = m.held&^evaluated | held
 }
 
 // bound returns the memoized floor and ceiling of rule i (with bit).
 func (m *ctxMemo) bound(bit uint64, i int) (memoBound, bool) {
-	if bit == 0 || m.bvalid&bit == 0 {
+	if m == nil || bit == 0 || m.bvalid&bit == 0 {
 		return memoBound{}, false
 	}
 	for _, mb := range m.bounds {
@@ -105,7 +87,7 @@ func (m *ctxMemo) bound(bit uint64, i int) (memoBound, bool) {
 
 // keepBound memoizes the floor and ceiling of a rule.
 func (m *ctxMemo) keepBound(bit uint64, mb memoBound) {
-	if bit == 0 {
+	if m == nil || bit == 0 {
 		return
 	}
 	found := false

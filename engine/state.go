@@ -171,20 +171,3 @@ func (ch *channelState) trimHistory(wm time.Time, window time.Duration) {
 		ch.hist = slices.Delete(ch.hist, 0, i)
 	}
 }
-
-// historyExpiry is when the history facts next change without an event: a
-// change leaving the hour or the day.
-func (ch *channelState) historyExpiry(wm time.Time) time.Time {
-	var next time.Time
-	for _, p := range ch.hist {
-		if !p.change {
-			continue
-		}
-		for _, d := range [...]time.Duration{time.Hour, 24 * time.Hour} {
-			if t := p.t.Add(d); t.After(wm) {
-				next = earliest(next, t)
-			}
-		}
-	}
-	return next
-}

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"container/heap"
 	"time"
-
-	"github.com/promoguard/promoguard/event"
 )
 
 // timer is a moment at which a sku or a promotion must be evaluated again:
@@ -91,25 +89,6 @@ func (e *Engine) scheduleSKU(s *skuState, nb, ne time.Time) {
 	}
 }
 
-func (e *Engine) skuTimer(s *skuState, out []event.Output) []event.Output {
-	w := e.wm
-	trig := trigger{typ: "timer", ts: w, vanish: event.ReasonEnded}
-	if w.Equal(s.nextBoundary) {
-		s.lastCrossed = w
-		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
-	}
-	if w.Equal(s.nextEntry) {
-		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
-	}
-	if w.Equal(s.nextHistory) {
-		// a price change leaving the history window changes the history
-		// facts as a price event would
-		trig.on |= 1 << event.TypePrice
-	}
-	s.timerAt = time.Time{}
-	return e.evalSKU(s, trig, out)
-}
-
 func (e *Engine) schedulePromo(p *promoState) {
 	next := p.ev.End
 	for _, st := range p.alerts {
@@ -126,17 +105,38 @@ func (e *Engine) schedulePromo(p *promoState) {
 	}
 }
 
-func (e *Engine) promoTimer(p *promoState, out []event.Output) []event.Output {
-	p.timerAt = time.Time{}
-	if !p.ev.End.After(e.wm) {
-		return e.closePromo(p, event.ReasonEnded, out)
-	}
-	return e.evalPromo(p, trigger{typ: "timer", ts: e.wm, vanish: event.ReasonEnded}, out)
-}
-
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}
 	return b
+}
+
+// historyExpiry is when the history facts next change without an event: a
+// change leaving the hour or the day.
+func (ch *channelState) historyExpiry(wm time.Time) time.Time {
+	var next time.Time
+	for _, p := range ch.hist {
+		if !p.change {
+			continue
+		}
+		for _, d := range [...]time.Duration{time.Hour, 24 * time.Hour} {
+			if t := p.t.Add(d); t.After(wm) {
+				next = earliest(next, t)
+			}
+		}
+	}
+	return next
+}
+
+// due is when the alert must be looked at again without an event: its
+// `for` elapsing, or its `repeat`.
+func (st *alertState) due() time.Time {
+	switch {
+	case !st.firing && st.rule.For > 0:
+		return st.activeSince.Add(st.rule.For)
+	case st.firing && st.rule.Repeat > 0:
+		return st.lastSent.Add(st.rule.Repeat)
+	}
+	return time.Time{}
 }
