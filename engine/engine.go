@@ -174,36 +174,6 @@ func New(rs *rules.RuleSet, opts Options) *Engine {
 	return e
 }
 
-func (e *Engine) setRules(rs *rules.RuleSet) {
-	e.rs = rs
-	e.calendar = rs.ByScope(rules.ScopeCalendar)
-	e.now = rs.ByScope(rules.ScopeNow)
-	e.promoRules = rs.ByScope(rules.ScopePromo)
-	e.readsHistory = false
-	e.reads = 0
-	e.ruleIDs = make([]string, len(rs.Rules))
-	e.ruleByID = make(map[string]*rules.Rule, len(rs.Rules))
-	e.ruleStat = make([]*RuleStats, len(rs.Rules))
-	for i, r := range rs.Rules {
-		if r.Reads.Has(rules.Fact("history").Bit) {
-			e.readsHistory = true
-		}
-		e.reads |= r.Reads
-		id := r.ID()
-		if e.stats.ByRule[id] == nil {
-			e.stats.ByRule[id] = &RuleStats{}
-		}
-		e.ruleIDs[i], e.ruleStat[i] = id, e.stats.ByRule[id]
-		e.ruleByID[id] = r
-	}
-	for _, r := range BuiltinRules() {
-		if e.stats.ByRule[r.ID()] == nil {
-			e.stats.ByRule[r.ID()] = &RuleStats{}
-		}
-	}
-	e.setMemoRules()
-}
-
 // Rules returns the rule set the engine runs.
 func (e *Engine) Rules() *rules.RuleSet { return e.rs }
 
