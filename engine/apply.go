@@ -181,14 +181,14 @@ func (e *Engine) evalSKU(s *skuState, trig trigger, out []event.Output) []event.
 		for ci := range ctxs {
 			c := &ctxs[ci]
 			ac := e.calendarCtx(s, c, seg, rng, chl, &strig)
-			// phase 1: the rules into results; phase 2: the alert and
-			// correction lifecycles over them
 			var nc *alertCtx
 			if i == 0 && len(e.now) > 0 {
 				nc = e.nowCtx(ac, c, seg) // keyed and shown without a segment
 			}
+			// phase 1: the rules into results; phase 2: the alert and
+			// correction lifecycles over them
 			res := e.evalContext(s, ac, nc, &strig)
-			out = e.settleContext(s, c, seg, ac, res, &strig, ep, out)
+			out = e.settleContext(s, c, ac, res, &strig, ep, out)
 		}
 	}
 	out = e.reconcile(s, &trig, ep, out)

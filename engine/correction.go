@@ -50,8 +50,8 @@ type corrState struct {
 
 // correct computes the corrected price of one (sku, channel, segment) from
 // the bounds its fired rules set, and emits a correction when it changes.
-func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []event.Output) []event.Output {
-	ck := akey{channel: c.name, seg: segNum(seg.key)}
+func (e *Engine) correct(s *skuState, c *chanCtx, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []event.Output) []event.Output {
+	ck := akey{channel: c.name, seg: segNum(ac.segKey)}
 	var cs *corrState
 	if len(s.corrections) > 0 {
 		cs = s.corrections[ck]
@@ -67,7 +67,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	unsat := crossed || hasFloor && hasCeiling && roundMoney(b.floor, scale, incr, +1) > roundMoney(b.ceiling, scale, incr, -1)+half
 
 	// the built-in unsatisfiable alert
-	uk := akey{rule: "promoguard/unsatisfiable", channel: c.name, seg: segNum(seg.key)}
+	uk := akey{rule: "promoguard/unsatisfiable", channel: c.name, seg: segNum(ac.segKey)}
 	var ust *alertState
 	if !ac.noAlerts {
 		ust = s.alerts[uk]
@@ -112,8 +112,8 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 		target = eff
 	}
 	if cs == nil {
-		fp := fingerprint(builtinGroup.Name, "correction", s.id, c.name, instant(seg.key), "")
-		cs = &corrState{fp: fp, channel: c.name, segKey: seg.key}
+		fp := fingerprint(builtinGroup.Name, "correction", s.id, c.name, instant(ac.segKey), "")
+		cs = &corrState{fp: fp, channel: c.name, segKey: ac.segKey}
 		s.corrections[ck] = cs
 	}
 	cs.epoch = ep
@@ -138,7 +138,7 @@ func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *
 	w := e.wm
 	rec := &event.Correction{
 		ID: e.id(event.KindCorrection, cs.fp, event.StateActive), Fingerprint: cs.fp,
-		State: event.StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng.toRange(),
+		State: event.StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: ac.at, Segment: ac.rng.toRange(),
 		Currency: c.rec.currency, EffectivePrice: event.Number(tidy(eff)), CorrectedPrice: event.Number(target),
 		Floor: event.Number(tidy(b.floor)), Ceiling: event.Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
 	}

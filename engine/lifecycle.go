@@ -13,11 +13,11 @@ import (
 // settleContext is phase 2 on one (sku, channel, segment): it moves the
 // alerts of the results along their lifecycle, runs the built-in checks,
 // and corrects the price from the bounds of the firing rules.
-func (e *Engine) settleContext(s *skuState, c *chanCtx, seg segment, ac *alertCtx, res []result, trig *trigger, ep uint64, out []event.Output) []event.Output {
+func (e *Engine) settleContext(s *skuState, c *chanCtx, ac *alertCtx, res []result, trig *trigger, ep uint64, out []event.Output) []event.Output {
 	b := newBounds(e.boundRules[:0])
 	out = e.settleRules(s.alerts, res, &b, trig, ep, out)
 	out = e.checkCurrency(s, c, ac, trig, ep, out)
-	out = e.correct(s, c, seg, ac, &b, trig, ep, out)
+	out = e.correct(s, c, ac, &b, trig, ep, out)
 	e.boundRules = b.rules[:0] // keep the grown buffer for the next context
 	return out
 }
