@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -27,18 +26,6 @@ type alertState struct {
 	promos      []string     // the active promotions of its context
 	last        *event.Alert // the last record emitted
 	epoch       uint64       // the evaluation that last visited it
-}
-
-// due is when the alert must be looked at again without an event: its
-// `for` elapsing, or its `repeat`.
-func (st *alertState) due() time.Time {
-	switch {
-	case !st.firing && st.rule.For > 0:
-		return st.activeSince.Add(st.rule.For)
-	case st.firing && st.rule.Repeat > 0:
-		return st.lastSent.Add(st.rule.Repeat)
-	}
-	return time.Time{}
 }
 
 // The built-in alerts, in their own group.
@@ -81,7 +68,7 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 	st.rng = c.rng
 	st.atFrom = c.rng.start
 	switch {
-	case !st.firing && w.Sub(st.activeSince) >= r.For:
+	case !st.firing && firesAfter(st, r, w):
 		st.firing = true
 		st.lastSent = w
 		st.last = e.alertRecord(st, c)
@@ -92,6 +79,17 @@ func (e *Engine) transition(m map[akey]*alertState, k akey, st *alertState, r *r
 		out = e.emitAlert(st, event.StateFiring, "", c, out)
 	}
 	return out
+}
+
+// firesAfter reports whether the alert of a rule whose condition holds at
+// watermark w fires once moved along: it fires already, or its `for` has
+// elapsed (a new alert is active from w). Phase 1 evaluates bounds only
+// then.
+func firesAfter(st *alertState, r *rules.Rule, w time.Time) bool {
+	if st == nil {
+		return r.For <= 0
+	}
+	return st.firing || w.Sub(st.activeSince) >= r.For
 }
 
 func promoIDs(dst []string, ps []*promoState) []string {
@@ -197,177 +195,10 @@ func (e *Engine) checkCurrency(s *skuState, c *chanCtx, ac *alertCtx, trig *trig
 	return e.transition(s.alerts, k, st, r, len(mis) > 0, &bc, trig, ep, out)
 }
 
-// corrState is one correction key: the last corrected price emitted.
-type corrState struct {
-	fp      string
-	channel string
-	segKey  time.Time
-	active  bool
-	price   float64
-	promos  []string
-	rng     span // its segment as last seen
-	last    *event.Correction
-	epoch   uint64
-}
-
-// correct computes the corrected price of one (sku, channel, segment) from
-// the bounds its fired rules set, and emits a correction when it changes.
-func (e *Engine) correct(s *skuState, c *chanCtx, seg segment, ac *alertCtx, b *bounds, trig *trigger, ep uint64, out []event.Output) []event.Output {
-	ck := akey{channel: c.name, seg: segNum(seg.key)}
-	var cs *corrState
-	if len(s.corrections) > 0 {
-		cs = s.corrections[ck]
+// clearReason says why a condition stopped holding.
+func clearReason(promos []string, trig *trigger) event.Reason {
+	if trig.cancelled != "" && slices.Contains(promos, trig.cancelled) {
+		return event.ReasonCancelled
 	}
-	eff := c.res.effective
-	hasFloor, hasCeiling := !math.IsNaN(b.floor), !math.IsNaN(b.ceiling)
-	scale, incr := e.minorUnit(c.rec.currency)
-	half := math.Pow10(-scale) / 2
-	// the bounds cannot all hold when they cross, or when no price on the
-	// currency's grid lies between them (a floor of 10.001 and a ceiling
-	// of 10.004 in EUR)
-	crossed := hasFloor && hasCeiling && b.floor > b.ceiling+rules.Tolerance
-	unsat := crossed || hasFloor && hasCeiling && roundMoney(b.floor, scale, incr, +1) > roundMoney(b.ceiling, scale, incr, -1)+half
-
-	// the built-in unsatisfiable alert
-	uk := akey{rule: "promoguard/unsatisfiable", channel: c.name, seg: segNum(seg.key)}
-	var ust *alertState
-	if !ac.noAlerts {
-		ust = s.alerts[uk]
-	}
-	if st := ust; st != nil || unsat {
-		uc := *ac
-		if unsat {
-			why := "is above"
-			if !crossed {
-				why = "leaves no price in " + cmpOr(c.rec.currency, "cents") + " below"
-			}
-			uc.message = fmt.Sprintf("%s on %s: floor %s (%s) %s ceiling %s (%s); correcting to the floor",
-				s.id, c.name, rules.FormatValue(b.floor), b.floorBy.ID(), why, rules.FormatValue(b.ceiling), b.ceilingBy.ID())
-			uc.values = map[string]any{"floor": tidy(b.floor), "ceiling": tidy(b.ceiling), "floor_by": b.floorBy.ID(), "ceiling_by": b.ceilingBy.ID()}
-		}
-		out = e.transition(s.alerts, uk, st, ruleUnsatisfiable, unsat, &uc, trig, ep, out)
-	}
-
-	if len(b.rules) == 0 || math.IsNaN(eff) {
-		if cs != nil {
-			if cs.active {
-				out = e.withdraw(cs, e.withdrawReason(cs, trig), eff, out)
-			}
-			delete(s.corrections, ck)
-		}
-		return out
-	}
-	var target float64
-	var by *rules.Rule
-	switch {
-	case unsat:
-		target, by = roundMoney(b.floor, scale, incr, +1), b.floorBy
-	case hasFloor && eff < b.floor-rules.Tolerance:
-		target, by = roundMoney(b.floor, scale, incr, +1), b.floorBy
-		target = e.withEnding(target, c.rec.price, scale, +1, b)
-	case hasCeiling && eff > b.ceiling+rules.Tolerance:
-		target, by = roundMoney(b.ceiling, scale, incr, -1), b.ceilingBy
-		target = e.withEnding(target, c.rec.price, scale, -1, b)
-		// a price never goes below 0, whatever a ceiling says
-		target = math.Max(target, 0)
-	default:
-		target = eff
-	}
-	if cs == nil {
-		fp := fingerprint(builtinGroup.Name, "correction", s.id, c.name, instant(seg.key), "")
-		cs = &corrState{fp: fp, channel: c.name, segKey: seg.key}
-		s.corrections[ck] = cs
-	}
-	cs.epoch = ep
-	cs.rng = ac.rng
-	if by == nil || math.Abs(target-eff) < half {
-		// the bounds hold already
-		if cs.active {
-			out = e.withdraw(cs, e.withdrawReason(cs, trig), eff, out)
-		}
-		delete(s.corrections, ck)
-		return out
-	}
-	cs.promos = promoIDs(cs.promos[:0], c.res.active)
-	if cs.active && math.Abs(target-cs.price) < half {
-		return out
-	}
-	ids := make([]string, 0, len(b.rules))
-	slices.SortFunc(b.rules, func(x, y *rules.Rule) int { return x.Index - y.Index })
-	for _, r := range b.rules {
-		ids = append(ids, r.ID())
-	}
-	w := e.wm
-	rec := &event.Correction{
-		ID: e.id(event.KindCorrection, cs.fp, event.StateActive), Fingerprint: cs.fp,
-		State: event.StateActive, SKU: s.id, Channel: c.name, Watermark: w, At: maxTime(seg.start, w), Segment: ac.rng.toRange(),
-		Currency: c.rec.currency, EffectivePrice: event.Number(tidy(eff)), CorrectedPrice: event.Number(target),
-		Floor: event.Number(tidy(b.floor)), Ceiling: event.Number(tidy(b.ceiling)), BoundBy: by.ID(), Rules: ids, RulesVersion: e.rs.Version,
-	}
-	cs.active, cs.price, cs.last = true, target, rec
-	e.stats.Corrections[event.StateActive]++
-	return append(out, event.Output{Correction: rec})
-}
-
-// withdrawReason says why a correction whose key still exists is
-// withdrawn: a rule that bound it was removed by a reload, a promotion of
-// its context was cancelled, or the bounds hold again.
-func (e *Engine) withdrawReason(cs *corrState, trig *trigger) event.Reason {
-	if trig.typ == "reload" && cs.last != nil {
-		for _, id := range cs.last.Rules {
-			if e.ruleByID[id] == nil {
-				return event.ReasonRuleRemoved
-			}
-		}
-	}
-	return clearReason(cs.promos, trig)
-}
-
-// withdraw emits the withdrawal of an active correction.
-func (e *Engine) withdraw(cs *corrState, reason event.Reason, eff float64, out []event.Output) []event.Output {
-	w := e.wm
-	rec := *cs.last
-	rec.State, rec.Reason = event.StateWithdrawn, reason
-	rec.ID = e.id(event.KindCorrection, cs.fp, event.StateWithdrawn)
-	rec.Watermark = w
-	rec.At = maxTime(cs.segKey, w)
-	rec.Segment = endedRange(cs.rng, reason, w)
-	rec.CorrectedPrice = event.Number(math.NaN())
-	rec.EffectivePrice = event.Number(tidy(eff))
-	rec.RulesVersion = e.rs.Version
-	cs.active = false
-	e.stats.Corrections[event.StateWithdrawn]++
-	return append(out, event.Output{Correction: &rec})
-}
-
-// endedRange is the segment a record shows: as last seen, and for a key that
-// ended, ending at the watermark that ended it (a split may have moved its
-// end since it was last emitted).
-func endedRange(s span, reason event.Reason, w time.Time) *event.Range {
-	if !s.none && reason == event.ReasonEnded && (s.end.IsZero() || s.end.After(w)) {
-		s.end = w
-	}
-	return s.toRange()
-}
-
-// withEnding moves a corrected price to the channel's price ending (the
-// cents of its regular price, such as .99) in the direction the bound
-// moved it, if that stays within the bounds.
-func (e *Engine) withEnding(target, regular float64, scale, dir int, b *bounds) float64 {
-	if scale == 0 || math.IsNaN(regular) {
-		return target
-	}
-	unit := math.Pow10(-scale)
-	ending := math.Round((regular-math.Floor(regular))/unit) * unit
-	if ending < unit/2 || ending > 1-unit/2 {
-		return target
-	}
-	y := rules.PriceEnding(target, ending)
-	if dir > 0 && y < target-rules.Tolerance {
-		y++
-	}
-	if math.IsNaN(y) || (!math.IsNaN(b.floor) && y < b.floor-rules.Tolerance) || (!math.IsNaN(b.ceiling) && y > b.ceiling+rules.Tolerance) {
-		return target
-	}
-	return roundMoney(y, scale, 1, 0)
+	return event.ReasonCleared
 }

@@ -23,10 +23,6 @@ type trigger struct {
 	fresh []bool
 }
 
-func (t *trigger) isFresh(r *rules.Rule) bool {
-	return t.fresh != nil && r.Index >= 0 && r.Index < len(t.fresh) && t.fresh[r.Index]
-}
-
 func (e *Engine) applyPrice(ev *event.Event, out []event.Output) []event.Output {
 	p := ev.Price
 	s := e.skus[p.SKU]
@@ -137,114 +133,117 @@ func (e *Engine) applyPromo(ev *event.Event, out []event.Output) []event.Output 
 	return out
 }
 
-// coverage adds the known skus p's selector covers to into.
-func (e *Engine) coverage(p *promoState, into map[string]*skuState) {
-	ev := p.ev
-	switch {
-	case ev.AllSKUs:
-		for id, s := range e.skus {
-			into[id] = s
+// evalSKU evaluates every (channel, segment) of s and reconciles the whole
+// set of its alerts and corrections: keys that no longer exist are
+// resolved or withdrawn.
+func (e *Engine) evalSKU(s *skuState, trig trigger, out []event.Output) []event.Output {
+	e.markSKU(s)
+	e.epoch++
+	ep := e.epoch
+	w := e.wm
+	for _, name := range s.names {
+		ch := s.channels[name]
+		ch.settle(w)
+		ch.trimHistory(w, e.opt.HistoryWindow)
+	}
+	promos := e.coveringInto(e.covBuf[:0], s)
+	e.covBuf = promos[:0]
+	segs, nb, ne := e.segments(s, promos)
+	// every context first, so that the keys which are gone are resolved
+	// and withdrawn before the keys replacing them fire: a consumer keyed
+	// by sku and channel then ends with the new state
+	all := e.contexts(s, segs, promos)
+	out = e.reconcileKeys(s, segs, all, &trig, out)
+	e.noteAlerts(s)
+	prevKeys := s.segKeys
+	s.segKeys = make([]int64, 0, len(segs))
+	for _, seg := range segs {
+		s.segKeys = append(s.segKeys, segNum(seg.key))
+	}
+	for i, seg := range segs {
+		ctxs := all[i]
+		if len(ctxs) == 0 {
+			continue
 		}
-	case len(ev.SKUs) > 0:
-		for _, id := range ev.SKUs {
-			if s := e.skus[id]; s != nil {
-				into[id] = s
-			}
+		// a future segment that was not there before (a split, a boundary
+		// entering the horizon, a held promotion meeting its first price)
+		// is a new context: every rule looks at it, whatever its `on`, so
+		// a conflict already known is not held back until it goes live.
+		// The present segment keeps `on`: it changes only at a crossing.
+		strig := trig
+		if i > 0 && !slices.Contains(prevKeys, segNum(seg.key)) {
+			strig.on = rules.AllEvents
 		}
-	case len(ev.Categories) > 0:
-		for _, c := range ev.Categories {
-			for id, s := range e.skuByCat[c] {
-				if p.covers(id, s.category, s.brand) {
-					into[id] = s
-				}
+		// the channels fact, built if a rule needs it
+		chl := &e.segChl
+		*chl = segChannels{ctxs: ctxs}
+		rng := segSpan(seg)
+		for ci := range ctxs {
+			c := &ctxs[ci]
+			ac := e.calendarCtx(s, c, seg, rng, chl, &strig)
+			var nc *alertCtx
+			if i == 0 && len(e.now) > 0 {
+				nc = e.nowCtx(ac, c, seg) // keyed and shown without a segment
 			}
-		}
-	default:
-		for _, b := range ev.Brands {
-			for id, s := range e.skuByBrand[b] {
-				if p.covers(id, s.category, s.brand) {
-					into[id] = s
-				}
-			}
+			// phase 1: the rules into results; phase 2: the alert and
+			// correction lifecycles over them
+			res := e.evalContext(s, ac, nc, &strig)
+			out = e.settleContext(s, c, ac, res, &strig, ep, out)
 		}
 	}
+	out = e.reconcile(s, &trig, ep, out)
+	e.scheduleSKU(s, nb, ne)
+	e.endMemos(s)
+	return out
 }
 
-func (e *Engine) indexPromo(p *promoState) {
-	e.promos[p.ev.ID] = p
-	add := func(m map[string]map[string]*promoState, k string) {
-		if m[k] == nil {
-			m[k] = map[string]*promoState{}
-		}
-		m[k][p.ev.ID] = p
+// evalPromo runs the promo-scope rules on one promotion.
+func (e *Engine) evalPromo(p *promoState, trig trigger, out []event.Output) []event.Output {
+	e.markPromo(p.ev.ID)
+	e.epoch++
+	ep := e.epoch
+	w := e.wm
+	if len(e.promoRules) > 0 && (e.opt.PromoRules == nil || e.opt.PromoRules(p.ev.ID)) {
+		at := maxTime(p.ev.Start, w)
+		f := rules.Facts{Promo: *p.fact, Event: rules.Event{Type: trig.typ, TS: trig.ts}, At: at, Now: w}
+		start, end := p.ev.Start, p.ev.End
+		c := &alertCtx{promo: p.ev.ID, rng: span{start: start, end: end}, at: at, active: []*promoState{p}, env: f}
+		res := e.evalRules(e.scratchResults(), e.promoRules, p.alerts, c, &trig, false)
+		e.results = res
+		out = e.settleRules(p.alerts, res, nil, &trig, ep, out)
 	}
-	switch {
-	case p.ev.AllSKUs:
-		e.promoAll[p.ev.ID] = p
-	case len(p.ev.SKUs) > 0:
-		for _, k := range p.ev.SKUs {
-			add(e.promoBySKU, k)
-		}
-	case len(p.ev.Categories) > 0:
-		// a sku must match both lists when both are given, so one index
-		// finds every candidate
-		for _, k := range p.ev.Categories {
-			add(e.promoByCat, k)
-		}
-	default:
-		for _, k := range p.ev.Brands {
-			add(e.promoByBrand, k)
+	for _, st := range goneAlerts(p.alerts, ep) {
+		if st.firing {
+			out = e.emitAlert(st, event.StateResolved, vanishReason("", st.promos, &trig), nil, out)
 		}
 	}
+	e.schedulePromo(p)
+	return out
 }
 
-func (e *Engine) unindexPromo(p *promoState) {
-	if e.promos[p.ev.ID] == p {
-		delete(e.promos, p.ev.ID)
+func (e *Engine) skuTimer(s *skuState, out []event.Output) []event.Output {
+	w := e.wm
+	trig := trigger{typ: "timer", ts: w, vanish: event.ReasonEnded}
+	if w.Equal(s.nextBoundary) {
+		s.lastCrossed = w
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
 	}
-	del := func(m map[string]map[string]*promoState, k string) {
-		if m[k][p.ev.ID] == p {
-			delete(m[k], p.ev.ID)
-			if len(m[k]) == 0 {
-				delete(m, k)
-			}
-		}
+	if w.Equal(s.nextEntry) {
+		trig.on |= 1<<event.TypePrice | 1<<event.TypePromo
 	}
-	if e.promoAll[p.ev.ID] == p {
-		delete(e.promoAll, p.ev.ID)
+	if w.Equal(s.nextHistory) {
+		// a price change leaving the history window changes the history
+		// facts as a price event would
+		trig.on |= 1 << event.TypePrice
 	}
-	for _, k := range p.ev.SKUs {
-		del(e.promoBySKU, k)
-	}
-	for _, k := range p.ev.Categories {
-		del(e.promoByCat, k)
-	}
-	for _, k := range p.ev.Brands {
-		del(e.promoByBrand, k)
-	}
+	s.timerAt = time.Time{}
+	return e.evalSKU(s, trig, out)
 }
 
-// covering lists the promotions that cover s and have not ended, in
-// canonical order.
-func (e *Engine) covering(s *skuState) []*promoState { return e.coveringInto(nil, s) }
-
-// coveringInto is covering appending to out.
-func (e *Engine) coveringInto(out []*promoState, s *skuState) []*promoState {
-	add := func(m map[string]*promoState) {
-		for _, p := range m {
-			if p.ev.End.After(e.wm) && p.covers(s.id, s.category, s.brand) {
-				out = append(out, p)
-			}
-		}
+func (e *Engine) promoTimer(p *promoState, out []event.Output) []event.Output {
+	p.timerAt = time.Time{}
+	if !p.ev.End.After(e.wm) {
+		return e.closePromo(p, event.ReasonEnded, out)
 	}
-	add(e.promoAll)
-	add(e.promoBySKU[s.id])
-	if s.category != "" {
-		add(e.promoByCat[s.category])
-	}
-	if s.brand != "" {
-		add(e.promoByBrand[s.brand])
-	}
-	slices.SortFunc(out, canonicalCmp)
-	return slices.CompactFunc(out, func(a, b *promoState) bool { return a == b })
+	return e.evalPromo(p, trigger{typ: "timer", ts: e.wm, vanish: event.ReasonEnded}, out)
 }

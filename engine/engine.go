@@ -2,7 +2,6 @@ package engine
 
 import (
 	"container/heap"
-	"maps"
 	"slices"
 	"time"
 
@@ -78,34 +77,6 @@ func (o *Options) withDefaults() Options {
 	return out
 }
 
-// Stats counts what an Engine did.
-type Stats struct {
-	Events      int64 // events applied
-	Late        int64 // events ignored as older than the state they would replace
-	Timers      int64 // timer firings
-	Evaluations int64 // rule evaluations
-	// Reused counts the evaluations answered without running the rule: none
-	// of the facts it reads had changed since it last ran on the context.
-	Reused     int64
-	RuleErrors int64 // runtime errors of rules
-	// ByRule counts per rule id ("group/rule"): evaluations, errors, and
-	// alert transitions.
-	ByRule map[string]*RuleStats
-	// Corrections counts correction records by state.
-	Corrections map[event.State]int64
-}
-
-// RuleStats counts one rule's work.
-type RuleStats struct {
-	Evaluations int64
-	Errors      int64
-	Firing      int64 // firing records emitted (repeats included)
-	Resolved    int64 // resolved records emitted
-	Held        int64 // evaluations whose condition held
-	Reused      int64 // evaluations answered from the last run on unchanged facts
-	Nanos       int64 // time spent in the rule, when Options.RuleClock is set
-}
-
 // Engine is the deterministic core: it holds the state of one partition
 // (or of everything, in replay and test), applies events at their
 // timestamps, fires timers as the watermark passes them, and returns the
@@ -147,6 +118,7 @@ type Engine struct {
 	ruleStat                  []*RuleStats  // by rule index
 	ruleByID                  map[string]*rules.Rule
 	boundRules                []*rules.Rule // scratch: the rules setting bounds in one context
+	results                   []result      // scratch: phase 1 of one context
 	// ids issued at the present watermark, by kind, fingerprint and state:
 	// a key that goes through the same state twice at one watermark gets a
 	// distinct id the second time
@@ -168,12 +140,15 @@ type Engine struct {
 	lazyCal, lazyNow lazyEnv
 	acCal, acNow     alertCtx
 	segChl           segChannels
-	factsCal         *rules.Facts // the facts buffers of the lazy envs
-	factsNow         *rules.Facts
-	chmapBuf         map[string]rules.ChannelFacts
-	bsBuf            []time.Time
-	segBuf           []segment
-	covBuf           []*promoState
+	// box makes a facts buffer an expr env: boxFacts, or boxFactsSafe
+	// where a test compares the two
+	box      func(*rules.Facts) any
+	factsCal *rules.Facts // the facts buffers of the lazy envs
+	factsNow *rules.Facts
+	chmapBuf map[string]rules.ChannelFacts
+	bsBuf    []time.Time
+	segBuf   []segment
+	covBuf   []*promoState
 }
 
 // New returns an engine for rule set rs.
@@ -181,6 +156,7 @@ func New(rs *rules.RuleSet, opts Options) *Engine {
 	e := &Engine{
 		opt:          opts.withDefaults(),
 		vm:           rules.NewVM(),
+		box:          boxFacts,
 		skus:         map[string]*skuState{},
 		promos:       map[string]*promoState{},
 		promoTS:      map[string]time.Time{},
@@ -196,36 +172,6 @@ func New(rs *rules.RuleSet, opts Options) *Engine {
 	}
 	e.setRules(rs)
 	return e
-}
-
-func (e *Engine) setRules(rs *rules.RuleSet) {
-	e.rs = rs
-	e.calendar = rs.ByScope(rules.ScopeCalendar)
-	e.now = rs.ByScope(rules.ScopeNow)
-	e.promoRules = rs.ByScope(rules.ScopePromo)
-	e.readsHistory = false
-	e.reads = 0
-	e.ruleIDs = make([]string, len(rs.Rules))
-	e.ruleByID = make(map[string]*rules.Rule, len(rs.Rules))
-	e.ruleStat = make([]*RuleStats, len(rs.Rules))
-	for i, r := range rs.Rules {
-		if r.Reads.Has(rules.Fact("history").Bit) {
-			e.readsHistory = true
-		}
-		e.reads |= r.Reads
-		id := r.ID()
-		if e.stats.ByRule[id] == nil {
-			e.stats.ByRule[id] = &RuleStats{}
-		}
-		e.ruleIDs[i], e.ruleStat[i] = id, e.stats.ByRule[id]
-		e.ruleByID[id] = r
-	}
-	for _, r := range BuiltinRules() {
-		if e.stats.ByRule[r.ID()] == nil {
-			e.stats.ByRule[r.ID()] = &RuleStats{}
-		}
-	}
-	e.setMemoRules()
 }
 
 // Rules returns the rule set the engine runs.
@@ -245,18 +191,6 @@ func (e *Engine) NextTimer() (time.Time, bool) {
 		heap.Pop(&e.timers)
 	}
 	return time.Time{}, false
-}
-
-// Stats returns a copy of the engine's counters.
-func (e *Engine) Stats() Stats {
-	s := e.stats
-	s.ByRule = make(map[string]*RuleStats, len(e.stats.ByRule))
-	for k, v := range e.stats.ByRule {
-		c := *v
-		s.ByRule[k] = &c
-	}
-	s.Corrections = maps.Clone(e.stats.Corrections)
-	return s
 }
 
 // Apply applies one event at its ts and appends the outputs it causes to

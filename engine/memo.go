@@ -1,15 +1,7 @@
 package engine
 
 import (
-	"fmt"
-	"math"
 	"math/bits"
-	"time"
-	"unsafe"
-
-	"github.com/promoguard/promoguard/event"
-
-	"github.com/promoguard/promoguard/rules"
 )
 
 // The memo is what the engine remembers of each evaluation context — one
@@ -20,12 +12,13 @@ import (
 //     `for`, `repeat` and the alert records behave as if it had run;
 //   - the facts of a context that no rule needs to run are never built.
 //
-// The facts that changed are found by comparing the inputs the facts are
-// computed from — the price record (records are never modified), the active
-// promotions (by pointer: an edit makes a new promoState), the stock, the
-// price history, the watermark, the segment — never by reasoning about
-// which event touched what. A memo is only a cache: an engine without one
-// (a restored engine starts empty) gives the same outputs, only slower.
+// The facts that changed are found (changes.go) by comparing the inputs the
+// facts are computed from — the price record (records are never modified),
+// the active promotions (by pointer: an edit makes a new promoState), the
+// stock, the price history, the watermark, the segment — never by
+// reasoning about which event touched what. A memo is only a cache: an
+// engine without one (a restored engine starts empty) gives the same
+// outputs, only slower.
 
 // memoRules is how many rules of a rule set the memo can hold results of,
 // one bit each; a larger rule set is evaluated without it.
@@ -52,78 +45,62 @@ type memoBound struct {
 	hasLo, hasHi bool
 }
 
-// Classes of facts by what they are computed from.
-var (
-	memoRecFacts   = factBits("seller", "currency", "region", "list_price", "price", "cost", "map_price", "has_cost", "has_list_price", "has_map_price")
-	memoAttrFacts  = factBits("category", "brand") // the record's, else the sku's
-	memoEffFacts   = factBits("effective_price", "discount", "promo_discount", "margin")
-	memoPromoFacts = factBits("promos", "blocked", "overlaps")
-	memoConstFacts = factBits("sku", "channel", "promo") // fixed for a context; promo has no value in sku scopes
-	factSegment    = factBits("segment")
-	factAt         = factBits("at")
-	factNow        = factBits("now")
-	// memoKnown are the facts whose changes the memo tracks; any other fact
-	// (event, and any fact added to rules.Facts later) counts as changed on
-	// every evaluation
-	memoKnown = memoRecFacts | memoAttrFacts | memoEffFacts | memoPromoFacts | memoConstFacts |
-		factStock | factHistory | factChannels | factSegment | factAt | factNow
-	memoAlways = ^memoKnown
-)
+// recall returns what the memo holds of a context's rules, by rule index
+// bit: the rules whose condition is known from an earlier evaluation on the
+// same facts (valid), and which of those held. Nothing without a memo.
+func (m *ctxMemo) recall() (valid, held uint64) {
+	if m == nil {
+		return 0, 0
+	}
+	return m.valid, m.held
+}
 
-func factBits(names ...string) rules.FactSet {
-	var s rules.FactSet
-	for _, n := range names {
-		if f := rules.Fact(n); f != nil {
-			s |= f.Bit
+// remember keeps the conditions phase 1 evaluated on a context (held
+// marks the ones that held) and forgets the ones that failed: an error is
+// not remembered, so that it is counted each time. The bounds of an
+// evaluated rule are to be evaluated again.
+func (m *ctxMemo) remember(evaluated, held, failed uint64) {
+	if m == nil {
+		return
+	}
+	m.valid = (m.valid | evaluated) &^ failed
+	m.bvalid &^= evaluated
+	m.held = m.held&^evaluated | held
+}
+
+// bound returns the memoized floor and ceiling of rule i (with bit).
+func (m *ctxMemo) bound(bit uint64, i int) (memoBound, bool) {
+	if m == nil || bit == 0 || m.bvalid&bit == 0 {
+		return memoBound{}, false
+	}
+	for _, mb := range m.bounds {
+		if mb.rule == i {
+			return mb, true
 		}
 	}
-	return s
+	return memoBound{}, false
+}
+
+// keepBound memoizes the floor and ceiling of a rule.
+func (m *ctxMemo) keepBound(bit uint64, mb memoBound) {
+	if m == nil || bit == 0 {
+		return
+	}
+	found := false
+	for i := range m.bounds {
+		if m.bounds[i].rule == mb.rule {
+			m.bounds[i], found = mb, true
+			break
+		}
+	}
+	if !found {
+		m.bounds = append(m.bounds, mb)
+	}
+	m.bvalid |= bit
 }
 
 // memoOK reports whether the memo can serve the current rule set.
 func (e *Engine) memoOK() bool { return len(e.rs.Rules) <= memoRules }
-
-// readers returns the rules (by index bit) that read any fact of d.
-func (e *Engine) readers(d rules.FactSet) uint64 {
-	var m uint64
-	for d != 0 {
-		i := bits.TrailingZeros64(uint64(d))
-		m |= e.factReaders[i]
-		d &^= 1 << i
-	}
-	return m
-}
-
-// setMemoRules indexes the readers of each fact and the rules each set of
-// event types admits for the current rule set, and starts a new memo
-// generation.
-func (e *Engine) setMemoRules() {
-	e.memoGen++
-	clear(e.factReaders[:])
-	clear(e.calOn[:])
-	clear(e.nowOn[:])
-	if !e.memoOK() {
-		return
-	}
-	for i, r := range e.rs.Rules {
-		for d := r.Reads; d != 0; {
-			b := bits.TrailingZeros64(uint64(d))
-			e.factReaders[b] |= 1 << i
-			d &^= 1 << b
-		}
-		for on := range e.calOn {
-			if rules.EventSet(on)&r.On == 0 {
-				continue
-			}
-			switch r.Scope {
-			case rules.ScopeCalendar:
-				e.calOn[on] |= 1 << i
-			case rules.ScopeNow:
-				e.nowOn[on] |= 1 << i
-			}
-		}
-	}
-}
 
 // settled reports whether a context's rules of one scope need not be
 // looked at one by one: the context has no alert, and every rule the
@@ -172,170 +149,6 @@ func (e *Engine) memoFor(ch *channelState, seg int64) (*ctxMemo, bool) {
 	return m, true
 }
 
-// contexts builds the contexts of every segment of s: for each channel with
-// a price then, its price record, active promotions and stacking, with
-// what changed since the last evaluation.
-func (e *Engine) contexts(s *skuState, segs []segment, promos []*promoState) [][]chanCtx {
-	w := e.wm
-	memo := e.memoOK()
-	withOverlaps := e.reads.Has(factOverlaps)
-	all := e.ctxBuf[:0]
-	for len(all) < len(segs) {
-		if len(all) < cap(all) {
-			all = all[:len(all)+1]
-			all[len(all)-1] = all[len(all)-1][:0]
-		} else {
-			all = append(all, nil)
-		}
-	}
-	all = all[:len(segs)]
-	readsHistory := e.reads.Has(factHistory)
-	for _, name := range s.names {
-		ch := s.channels[name]
-		if memo {
-			// room for the memos of the segments that are new: memoFor never
-			// reallocates, so the pointers it gives stay valid
-			need := len(ch.memos)
-			for _, seg := range segs {
-				if !hasMemo(ch.memos, segNum(seg.key)) {
-					need++
-				}
-			}
-			if need > cap(ch.memos) {
-				ch.memos = append(make([]ctxMemo, 0, need), ch.memos...)
-			}
-		}
-		if readsHistory {
-			h := ch.history(w)
-			ch.histDirty = !ch.memoHistSet || !sameHistory(h, ch.memoHist)
-			ch.memoHist, ch.memoHistSet = h, true
-		}
-	}
-	wMoved := !s.memoSet || s.memoW != w.UnixNano()
-	for i, seg := range segs {
-		ctxs := all[i][:0]
-		segChanged := false
-		for _, name := range s.names {
-			ch := s.channels[name]
-			rec := ch.priceAt(seg.start)
-			if rec == nil {
-				continue
-			}
-			act := e.activeBuf[:0]
-			for _, p := range promos {
-				if !p.ev.Start.After(seg.start) && p.ev.End.After(seg.start) && p.appliesTo(name, rec.region) {
-					act = append(act, p)
-				}
-			}
-			e.activeBuf = act[:0]
-			ctxs = append(ctxs, chanCtx{})
-			c := &ctxs[len(ctxs)-1]
-			c.name, c.ch, c.rec = name, ch, rec
-			var active []*promoState
-			if memo {
-				m, fresh := e.memoFor(ch, segNum(seg.key))
-				c.memo, c.fresh = m, fresh
-				c.recChanged = fresh || m.rec != rec
-				c.activeChanged = fresh || !samePromos(m.active, act)
-				if c.activeChanged {
-					m.active = append(m.active[:0], act...)
-				}
-				active = m.active
-				if len(active) == 0 {
-					active = nil
-				}
-				segChanged = segChanged || c.recChanged || c.activeChanged
-			} else if len(act) > 0 {
-				active = append([]*promoState(nil), act...)
-			}
-			c.res = stack(rec.price, rec.currency, active, withOverlaps)
-			if readsHistory {
-				c.hist = &ch.memoHist
-			}
-		}
-		if memo {
-			for ci := range ctxs {
-				c := &ctxs[ci]
-				m := c.memo
-				if int(m.nch) != len(ctxs) {
-					segChanged = true
-				}
-			}
-			for ci := range ctxs {
-				c := &ctxs[ci]
-				e.dirtyFacts(s, c, seg, i == 0, wMoved, segChanged, len(ctxs))
-			}
-		}
-		all[i] = ctxs
-	}
-	e.ctxBuf = all
-	return all
-}
-
-// dirtyFacts works out which facts of a context may have changed since the
-// memo was written, forgets the results of the rules that read them, and
-// brings the memo's inputs up to date.
-func (e *Engine) dirtyFacts(s *skuState, c *chanCtx, seg segment, present, wMoved, segChanged bool, nch int) {
-	m := c.memo
-	d := memoAlways
-	if c.recChanged {
-		d |= memoRecFacts | memoAttrFacts | memoEffFacts
-	}
-	if c.rec.category == "" || c.rec.brand == "" {
-		d |= memoAttrFacts // the sku's, which the memo does not keep
-	}
-	promosChanged := c.activeChanged
-	if c.recChanged && !promosChanged {
-		// an amount or fixed price takes a fraction of the price off, and
-		// a promotion in another currency is not applied
-		for _, p := range m.active {
-			if p.ev.Kind != event.KindPercent {
-				promosChanged = true
-				break
-			}
-		}
-	}
-	if promosChanged {
-		d |= memoEffFacts | memoPromoFacts
-	}
-	if s.stockChanged || promosChanged || (present && wMoved && len(c.res.applied) > 0) {
-		d |= factStock // the expected promotion demand runs to the end of the promotions
-	}
-	if segChanged {
-		d |= factChannels
-	}
-	if c.ch.histDirty || !c.ch.memoHistSet {
-		d |= factHistory
-	}
-	end := segNum(seg.end)
-	if end != m.segEnd || (present && seg.key.IsZero() && wMoved) {
-		d |= factSegment
-	}
-	if present && wMoved {
-		d |= factAt
-	}
-	if wMoved {
-		d |= factNow
-	}
-	// now scope: the same facts but a segment from the watermark
-	dn := d &^ factSegment
-	if wMoved || end != m.segEnd {
-		dn |= factSegment
-	}
-	c.dirty, c.dirtyNow = d, dn
-	if c.fresh {
-		m.valid, m.bvalid = 0, 0
-	} else {
-		stale := e.readers(d)
-		if present {
-			stale |= e.readers(dn)
-		}
-		m.valid &^= stale
-		m.bvalid &^= stale
-	}
-	m.rec, m.segEnd, m.nch, m.epoch = c.rec, end, int32(nch), uint32(e.epoch)
-}
-
 // endMemos drops the memos of contexts this evaluation did not visit and
 // remembers the watermark and stock it saw.
 func (e *Engine) endMemos(s *skuState) {
@@ -366,309 +179,4 @@ func hasMemo(ms []ctxMemo, seg int64) bool {
 		}
 	}
 	return false
-}
-
-func samePromos(a, b []*promoState) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func sameHistory(a, b rules.History) bool {
-	return a.Changes1h == b.Changes1h && math.Float64bits(a.MaxDrop24h) == math.Float64bits(b.MaxDrop24h) &&
-		math.Float64bits(a.Low24h) == math.Float64bits(b.Low24h)
-}
-
-// lazyEnv builds a context's facts the first time a rule needs them.
-type lazyEnv struct {
-	s    *skuState
-	c    *chanCtx
-	seg  segment
-	chl  *segChannels
-	typ  string
-	ts   time.Time
-	base *lazyEnv      // now scope: the calendar facts, with the segment from the watermark
-	nseg rules.Segment // now scope's segment
-	f    *rules.Facts  // built here: one of the engine's buffers
-	env  any           // f, boxed
-	id   uint64        // identifies env for an Evaluator
-	done bool
-}
-
-// segChannels is the `channels` fact of one segment, built on first use.
-type segChannels struct {
-	ctxs []chanCtx
-	m    map[string]rules.ChannelFacts
-	done bool
-}
-
-func (sc *segChannels) get(e *Engine) map[string]rules.ChannelFacts {
-	if !sc.done {
-		sc.done = true
-		// one map serves every segment in turn: a context's facts are not
-		// kept past it
-		if e.chmapBuf == nil {
-			e.chmapBuf = make(map[string]rules.ChannelFacts, len(sc.ctxs))
-		}
-		clear(e.chmapBuf)
-		sc.m = e.chmapBuf
-		for _, c := range sc.ctxs {
-			sc.m[c.name] = rules.ChannelFacts{
-				Price: c.rec.price, EffectivePrice: c.res.effective,
-				Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
-				Currency: c.rec.currency,
-			}
-		}
-	}
-	return sc.m
-}
-
-func (e *Engine) facts0(l *lazyEnv) *rules.Facts {
-	if !l.done {
-		l.done = true
-		if l.base != nil {
-			*l.f = *e.facts0(l.base)
-			l.f.Segment = l.nseg
-		} else {
-			var chmap map[string]rules.ChannelFacts
-			if e.reads.Has(factChannels) {
-				chmap = l.chl.get(e)
-			}
-			e.factsInto(l.f, l.s, l.c, l.seg, chmap, trigger{typ: l.typ, ts: l.ts})
-		}
-		l.env = boxFacts(l.f)
-		e.ctxSeq++
-		l.id = e.ctxSeq
-	}
-	return l.f
-}
-
-// factsType is the type word of an interface holding a rules.Facts.
-var factsType = func() unsafe.Pointer {
-	var x any = rules.Facts{}
-	return (*[2]unsafe.Pointer)(unsafe.Pointer(&x))[0]
-}()
-
-// boxFacts returns *f as an any without copying it: the interface's data
-// word points at f, as it would at the copy that boxing makes. Boxing
-// copies the whole struct (about 850 bytes), once per context: the largest
-// allocation of an evaluation. The engine rebuilds its facts buffers in
-// place for each context, so an env must not be kept past its context;
-// nothing does: expr reads it during a run, and alert records copy the
-// values they show.
-func boxFacts(f *rules.Facts) any {
-	var x any
-	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&x))
-	w[0], w[1] = factsType, unsafe.Pointer(f)
-	return x
-}
-
-// envOf returns a context's facts, boxed once and shared by its rules.
-func (e *Engine) envOf(c *alertCtx) any {
-	if c.env == nil && c.lazy != nil {
-		e.facts0(c.lazy)
-		c.env, c.ctxID = c.lazy.env, c.lazy.id
-	}
-	if c.ctxID == 0 {
-		e.ctxSeq++
-		c.ctxID = e.ctxSeq
-	}
-	return c.env
-}
-
-// factsOf returns a context's facts for an Evaluator.
-func (e *Engine) factsOf(c *alertCtx) *rules.Facts {
-	env := e.envOf(c)
-	if c.lazy != nil {
-		return c.lazy.f
-	}
-	if c.fp == nil {
-		f, _ := env.(rules.Facts)
-		c.fp = &f
-	}
-	return c.fp
-}
-
-// calendarCtx sets up the alert context of a calendar context, its facts to
-// be built when a rule first needs them.
-func (e *Engine) calendarCtx(s *skuState, c *chanCtx, seg segment, rng span, chl *segChannels, trig *trigger) *alertCtx {
-	l := &e.lazyCal
-	if e.factsCal == nil {
-		e.factsCal, e.factsNow = new(rules.Facts), new(rules.Facts)
-	}
-	*l = lazyEnv{s: s, c: c, seg: seg, chl: chl, typ: trig.typ, ts: trig.ts, f: e.factsCal}
-	ac := &e.acCal
-	*ac = alertCtx{sku: s.id, channel: c.name, segKey: seg.key, rng: rng, at: maxTime(seg.start, e.wm), active: c.res.active,
-		lazy: l, memo: c.memo, dirty: c.dirty, noAlerts: !e.hasAlerts(s, c.name, segNum(seg.key))}
-	return ac
-}
-
-// nowCtx is the now-scope context of the present segment's calendar
-// context: keyed and shown without a segment.
-func (e *Engine) nowCtx(ac *alertCtx, c *chanCtx, seg segment) *alertCtx {
-	l := &e.lazyNow
-	*l = lazyEnv{base: ac.lazy, nseg: rules.Segment{Start: e.wm, End: seg.end}, f: e.factsNow}
-	nc := &e.acNow
-	*nc = *ac
-	nc.segKey, nc.rng, nc.env, nc.ctxID, nc.lazy, nc.fp = time.Time{}, span{none: true}, nil, 0, l, nil
-	nc.dirty = c.dirtyNow
-	nc.noAlerts = !e.hasAlerts(ac.lazy.s, c.name, 0)
-	return nc
-}
-
-// noteAlerts lists the (channel, segment) keys of s that have alerts, so
-// that the rules of a context without any skip their lookups. An evaluation
-// visits each alert key once, so a key created during it is never looked up
-// again in it.
-func (e *Engine) noteAlerts(s *skuState) {
-	e.alertKeys = e.alertKeys[:0]
-	for k := range s.alerts {
-		e.alertKeys = append(e.alertKeys, akey{channel: k.channel, seg: k.seg})
-	}
-}
-
-func (e *Engine) hasAlerts(s *skuState, channel string, seg int64) bool {
-	if len(s.alerts) == 0 {
-		return false
-	}
-	for _, k := range e.alertKeys {
-		if k.seg == seg && k.channel == channel {
-			return true
-		}
-	}
-	return false
-}
-
-// runRule evaluates rule r on context c, or reuses its memoized result,
-// and moves the alert along the lifecycle.
-func (e *Engine) runRule(m map[akey]*alertState, k akey, st *alertState, r *rules.Rule, rstat *RuleStats, c *alertCtx, trig *trigger, b *bounds, ep uint64, out []event.Output) []event.Output {
-	mc := c.memo
-	var bit uint64
-	if mc != nil && r.Index >= 0 && r.Index < memoRules && e.rs.Rules[r.Index] == r {
-		bit = 1 << r.Index
-	}
-	var ok bool
-	if bit != 0 && mc.valid&bit != 0 {
-		ok = mc.held&bit != 0
-		rstat.Reused++
-		e.stats.Reused++
-	} else {
-		var err error
-		ok, err = e.cond(r, c)
-		if err != nil {
-			e.ruleError(r, c, err)
-			if st != nil {
-				st.epoch = ep // keep it as it was
-			}
-			if bit != 0 {
-				mc.valid &^= bit
-			}
-			return out
-		}
-		if bit != 0 {
-			mc.valid |= bit
-			mc.bvalid &^= bit
-			if ok {
-				mc.held |= bit
-			} else {
-				mc.held &^= bit
-			}
-		}
-	}
-	if ok {
-		rstat.Held++
-	}
-	out = e.transition(m, k, st, r, ok, c, trig, ep, out)
-	if !ok || b == nil || (r.Floor == nil && r.Ceiling == nil) {
-		return out
-	}
-	if st = m[k]; st == nil || !st.firing {
-		return out
-	}
-	if bit != 0 && mc.bvalid&bit != 0 {
-		for _, mb := range mc.bounds {
-			if mb.rule == r.Index {
-				b.add(r, mb.lo, mb.hi, mb.hasLo, mb.hasHi)
-				return out
-			}
-		}
-	}
-	var lo, hi float64
-	var hasLo, hasHi, failed bool
-	if r.Floor != nil {
-		v, err := e.bound(r, r.Floor, c)
-		if err != nil {
-			e.ruleError(r, c, err)
-			failed = true
-		} else {
-			lo, hasLo = v, true
-		}
-	}
-	if r.Ceiling != nil {
-		v, err := e.bound(r, r.Ceiling, c)
-		if err != nil {
-			e.ruleError(r, c, err)
-			failed = true
-		} else {
-			hi, hasHi = v, true
-		}
-	}
-	b.add(r, lo, hi, hasLo, hasHi)
-	if bit != 0 && !failed {
-		// an error is not remembered: it is counted each time, as before
-		mb := memoBound{rule: r.Index, lo: lo, hi: hi, hasLo: hasLo, hasHi: hasHi}
-		found := false
-		for i := range mc.bounds {
-			if mc.bounds[i].rule == r.Index {
-				mc.bounds[i], found = mb, true
-				break
-			}
-		}
-		if !found {
-			mc.bounds = append(mc.bounds, mb)
-		}
-		mc.bvalid |= bit
-	}
-	return out
-}
-
-// cond evaluates r's condition on c.
-func (e *Engine) cond(r *rules.Rule, c *alertCtx) (bool, error) {
-	if ev := e.opt.Evaluator; ev != nil {
-		v, err := ev.Eval(r, r.If, e.factsOf(c), c.ctxID)
-		b, _ := v.(bool)
-		return b, err
-	}
-	return r.If.Bool(e.vm, e.envOf(c))
-}
-
-// bound evaluates r's floor or ceiling x on c.
-func (e *Engine) bound(r *rules.Rule, x *rules.Expr, c *alertCtx) (float64, error) {
-	if ev := e.opt.Evaluator; ev != nil {
-		v, err := ev.Eval(r, x, e.factsOf(c), c.ctxID)
-		if err != nil {
-			return math.NaN(), err
-		}
-		f, ok := v.(float64)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-			return math.NaN(), &boundError{x: x, v: v}
-		}
-		return f, nil
-	}
-	return x.Float(e.vm, e.envOf(c))
-}
-
-type boundError struct {
-	x *rules.Expr
-	v any
-}
-
-func (b *boundError) Error() string {
-	return fmt.Sprintf("%s: bound is %v", b.x.Pos, b.v)
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -106,38 +105,6 @@ func intern(s string) string {
 	return unique.Make(s).Value()
 }
 
-// setAttrs records a sku's category and brand and keeps the indexes that
-// find skus by them.
-func (e *Engine) setAttrs(s *skuState, category, brand string) {
-	if category != "" && category != s.category {
-		unindexSKU(e.skuByCat, s.category, s)
-		s.category = category
-		indexSKU(e.skuByCat, category, s)
-	}
-	if brand != "" && brand != s.brand {
-		unindexSKU(e.skuByBrand, s.brand, s)
-		s.brand = brand
-		indexSKU(e.skuByBrand, brand, s)
-	}
-}
-
-func indexSKU(m map[string]map[string]*skuState, k string, s *skuState) {
-	if m[k] == nil {
-		m[k] = map[string]*skuState{}
-	}
-	m[k][s.id] = s
-}
-
-func unindexSKU(m map[string]map[string]*skuState, k string, s *skuState) {
-	if k == "" {
-		return
-	}
-	delete(m[k], s.id)
-	if len(m[k]) == 0 {
-		delete(m, k)
-	}
-}
-
 func (s *skuState) channel(name string) *channelState {
 	ch := s.channels[name]
 	if ch == nil {
@@ -203,92 +170,4 @@ func (ch *channelState) trimHistory(wm time.Time, window time.Duration) {
 	if i > 0 {
 		ch.hist = slices.Delete(ch.hist, 0, i)
 	}
-}
-
-// history computes the history facts at the watermark.
-func (ch *channelState) history(wm time.Time) rules.History {
-	h := rules.History{Low24h: math.NaN()}
-	hour, day := wm.Add(-time.Hour), wm.Add(-24*time.Hour)
-	for i, p := range ch.hist {
-		if p.t.After(wm) {
-			break
-		}
-		inDay := p.t.After(day)
-		// the point in effect when the day's window opened counts for the low
-		last := i+1 == len(ch.hist) || ch.hist[i+1].t.After(day)
-		if inDay || last {
-			if math.IsNaN(h.Low24h) || p.price < h.Low24h {
-				h.Low24h = p.price
-			}
-		}
-		if !p.change || i == 0 {
-			continue
-		}
-		if p.t.After(hour) {
-			h.Changes1h++
-		}
-		if prev := ch.hist[i-1].price; inDay && prev > 0 && p.price < prev {
-			if d := (prev - p.price) / prev; d > h.MaxDrop24h {
-				h.MaxDrop24h = d
-			}
-		}
-	}
-	return h
-}
-
-// historyExpiry is when the history facts next change without an event: a
-// change leaving the hour or the day.
-func (ch *channelState) historyExpiry(wm time.Time) time.Time {
-	var next time.Time
-	for _, p := range ch.hist {
-		if !p.change {
-			continue
-		}
-		for _, d := range [...]time.Duration{time.Hour, 24 * time.Hour} {
-			if t := p.t.Add(d); t.After(wm) {
-				next = earliest(next, t)
-			}
-		}
-	}
-	return next
-}
-
-// stockFacts sums a sku's stock over its warehouses. With no stock known
-// every fact is NaN, so no comparison with it holds.
-func (s *skuState) stockFacts(res *stackResult, at time.Time) rules.Stock {
-	if len(s.warehouses) == 0 {
-		n := math.NaN()
-		return rules.Stock{OnHand: n, Reserved: n, Available: n, Inbound: n, DailyVelocity: n, DaysOfCover: n, ExpectedPromoDemand: n}
-	}
-	var st rules.Stock
-	vel, known := 0.0, false
-	for _, name := range s.warehouses {
-		w := s.stock[name]
-		st.OnHand += w.onHand
-		st.Reserved += w.reserved
-		st.Inbound += w.inbound
-		if !math.IsNaN(w.vel) {
-			vel += w.vel
-			known = true
-		}
-	}
-	st.Available = st.OnHand - st.Reserved
-	st.DailyVelocity = math.NaN()
-	st.DaysOfCover = math.NaN()
-	if known {
-		st.DailyVelocity = vel
-		if vel > 0 {
-			st.DaysOfCover = st.Available / vel
-		}
-	}
-	switch {
-	case len(res.applied) == 0:
-		st.ExpectedPromoDemand = 0
-	case !known:
-		st.ExpectedPromoDemand = math.NaN()
-	default:
-		days := res.maxEnd.Sub(at).Hours() / 24
-		st.ExpectedPromoDemand = vel * res.uplift * math.Max(days, 0)
-	}
-	return st
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"container/heap"
 	"time"
 )
 
@@ -61,4 +62,81 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+func (e *Engine) scheduleSKU(s *skuState, nb, ne time.Time) {
+	w := e.wm
+	s.nextBoundary, s.nextEntry = nb, ne
+	next := earliest(nb, ne)
+	for _, st := range s.alerts {
+		next = earliest(next, st.due())
+	}
+	s.nextHistory = time.Time{}
+	if e.readsHistory {
+		for _, name := range s.names {
+			s.nextHistory = earliest(s.nextHistory, s.channels[name].historyExpiry(w))
+		}
+		next = earliest(next, s.nextHistory)
+	}
+	if !next.After(w) {
+		next = time.Time{}
+	}
+	if !next.Equal(s.timerAt) {
+		s.timerAt = next
+		if !next.IsZero() {
+			heap.Push(&e.timers, timer{at: next, sku: s})
+		}
+	}
+}
+
+func (e *Engine) schedulePromo(p *promoState) {
+	next := p.ev.End
+	for _, st := range p.alerts {
+		next = earliest(next, st.due())
+	}
+	if !next.After(e.wm) {
+		next = time.Time{}
+	}
+	if !next.Equal(p.timerAt) {
+		p.timerAt = next
+		if !next.IsZero() {
+			heap.Push(&e.timers, timer{at: next, promo: p})
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// historyExpiry is when the history facts next change without an event: a
+// change leaving the hour or the day.
+func (ch *channelState) historyExpiry(wm time.Time) time.Time {
+	var next time.Time
+	for _, p := range ch.hist {
+		if !p.change {
+			continue
+		}
+		for _, d := range [...]time.Duration{time.Hour, 24 * time.Hour} {
+			if t := p.t.Add(d); t.After(wm) {
+				next = earliest(next, t)
+			}
+		}
+	}
+	return next
+}
+
+// due is when the alert must be looked at again without an event: its
+// `for` elapsing, or its `repeat`.
+func (st *alertState) due() time.Time {
+	switch {
+	case !st.firing && st.rule.For > 0:
+		return st.activeSince.Add(st.rule.For)
+	case st.firing && st.rule.Repeat > 0:
+		return st.lastSent.Add(st.rule.Repeat)
+	}
+	return time.Time{}
 }

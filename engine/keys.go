@@ -73,3 +73,40 @@ func instant(t time.Time) string {
 	}
 	return strconv.FormatInt(t.UnixNano(), 10)
 }
+
+// span is a segment as outputs show it, kept as values so that building a
+// context allocates nothing: a zero start or end is null. none marks a
+// context shown without a segment (now scope).
+type span struct {
+	start, end time.Time
+	none       bool
+}
+
+func segSpan(seg segment) span { return span{start: seg.key, end: seg.end} }
+
+// toRange is the span as an output's segment.
+func (s span) toRange() *event.Range {
+	if s.none {
+		return nil
+	}
+	r := &event.Range{}
+	if !s.start.IsZero() {
+		t := s.start
+		r.Start = &t
+	}
+	if !s.end.IsZero() {
+		t := s.end
+		r.End = &t
+	}
+	return r
+}
+
+// endedRange is the segment a record shows: as last seen, and for a key that
+// ended, ending at the watermark that ended it (a split may have moved its
+// end since it was last emitted).
+func endedRange(s span, reason event.Reason, w time.Time) *event.Range {
+	if !s.none && reason == event.ReasonEnded && (s.end.IsZero() || s.end.After(w)) {
+		s.end = w
+	}
+	return s.toRange()
+}
