@@ -6,10 +6,14 @@
 // correction lifecycles, driven by timers on a watermark. Events come
 // decoded (package event); outputs leave as event.Output records.
 //
-// Feed an Engine through a Sequencer, which applies each run of events
-// with equal timestamps in the canonical order, so arrival order never
-// changes an output; Advance moves the watermark without an event. The same
-// input always gives the same outputs, ids included.
+// Feed an Engine through a Driver (driver.go): the one loop of replay,
+// run, test and bench, which decodes raw records, turns bad ones into dead
+// letters, and pushes the events through a Sequencer, which applies each
+// run of equal timestamps in the canonical order, so arrival order never
+// changes an output; Advance moves the watermark without an event. The
+// engine owns the small interfaces its callers implement: Source (records
+// with their acks), Sink (outputs) and Clock. The same input always gives
+// the same outputs, ids included.
 //
 // The path of one event reads top down, and no file on it calls back into
 // a file that called it:

@@ -63,10 +63,15 @@ type RuleError struct {
 	Err     error
 }
 
+// DefaultHorizon is how far ahead of the watermark the calendar is
+// evaluated when Options.Horizon is not set. The CLI and the daemon config
+// show and use this value.
+const DefaultHorizon = 30 * 24 * time.Hour
+
 func (o *Options) withDefaults() Options {
 	out := *o
 	if out.Horizon <= 0 {
-		out.Horizon = 30 * 24 * time.Hour
+		out.Horizon = DefaultHorizon
 	}
 	if out.HistoryWindow < 24*time.Hour {
 		out.HistoryWindow = 24 * time.Hour

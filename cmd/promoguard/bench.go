@@ -26,7 +26,7 @@ type benchCmd struct {
 	genFlags
 	Rules        []string `default:"examples/rules" sep:"none" placeholder:"PATH" help:"Rule file or directory; repeat for more (default examples/rules)."`
 	Cores        int      `default:"0" placeholder:"N" help:"Engines of the parallel run, one per core, each with the skus that hash to it (default: one per CPU). A run on one core is always made first."`
-	Horizon      duration `default:"30d" placeholder:"DUR" help:"How far ahead the calendar is evaluated (default 30d)."`
+	Horizon      duration `default:"${horizon}" placeholder:"DUR" help:"How far ahead the calendar is evaluated (default ${horizon})."`
 	NoRuleTiming bool     `name:"no-rule-timing" help:"Skip the timed run that measures each rule's share of the time."`
 	Format       string   `enum:"text,json" default:"text" help:"Report format: text, or json (one document, for CI)."`
 	Out          string   `short:"o" placeholder:"FILE" help:"Write the report to FILE instead of stdout; the chart is written next to it, as FILE with the extension .svg."`

@@ -22,7 +22,7 @@ type replayCmd struct {
 	Rules    []string  `required:"" sep:"none" placeholder:"PATH" help:"Rule file, or directory of *.yaml and *.yml rule files. Repeat for more."`
 	Out      string    `short:"o" placeholder:"FILE" help:"Write the output records to FILE (created or truncated) instead of stdout."`
 	Until    time.Time `placeholder:"TIME" help:"After the last event, move the clock on to TIME (RFC 3339) so that timers keep firing: for, repeat, promotion ends, segment boundaries. Default: stop at the last event."`
-	Horizon  duration  `default:"30d" placeholder:"DUR" help:"How far ahead of the watermark the calendar is evaluated (90m, 12h, 30d, 1w); default 30d."`
+	Horizon  duration  `default:"${horizon}" placeholder:"DUR" help:"How far ahead of the watermark the calendar is evaluated (90m, 12h, 30d, 1w); default ${horizon}."`
 	Lateness duration  `default:"0s" placeholder:"DUR" help:"Allowed lateness: the watermark trails the highest event ts by DUR; default 0s."`
 	MaxLine  int       `name:"max-line" default:"4194304" placeholder:"BYTES" help:"Longest input line in bytes (default 4 MiB); a longer one becomes an oversize dead letter."`
 	Format   string    `enum:"text,json" default:"text" help:"Summary format on stderr: text or json (one JSON object, for CI)."`

@@ -83,7 +83,7 @@ func (c *testCmd) Run(e env) error {
 	}
 	if c.Format == "json" {
 		err = ruletest.WriteJSON(e.stdout, rep)
-	} else {
+	} else if len(rep.Cases) > 0 { // with none, the "PASS: 0 passed" line would read as a pass
 		color := !c.NoColor && os.Getenv("NO_COLOR") == "" && file.IsTerminal(e.stdout)
 		err = ruletest.WriteText(e.stdout, rep, ruletest.TextOptions{Color: color, Verbose: c.Verbose})
 	}

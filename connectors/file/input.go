@@ -125,7 +125,7 @@ func (r *Reader) Read(context.Context) (engine.Record, engine.Ack, error) {
 	for r.cur < len(r.files) {
 		f := r.files[r.cur]
 		if !r.open {
-			var src io.Reader = f.r
+			src := f.r
 			if r.Bar != nil {
 				src = &countingReader{r: f.r, bar: r.Bar}
 			}

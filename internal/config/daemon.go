@@ -96,7 +96,7 @@ type Batch struct {
 // Defaults of the settings that no library below the CLI owns. The others
 // are connectors/kafka's and connectors/embedded's.
 const (
-	DefaultHorizon  = 30 * 24 * time.Hour // the engine's own default
+	DefaultHorizon  = engine.DefaultHorizon
 	DefaultMaxSkew  = time.Hour
 	DefaultMaxIdle  = 30 * time.Second
 	DefaultHTTPAddr = "127.0.0.1:9464"
