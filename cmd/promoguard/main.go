@@ -1,6 +1,3 @@
-// Command promoguard is the real-time pricing and promotion-conflict rules
-// engine. This package only wires flags to the libraries: each subcommand is
-// a params struct in a file of its own whose Run writes to injected writers.
 package main
 
 import (
