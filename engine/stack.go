@@ -240,39 +240,43 @@ func (r *stackResult) bestDeal(price float64, usable []*promoState) {
 // take part follows compound's exclusive and stop: the first exclusive
 // alone, or the canonical order up to and including the first stop.
 func (r *stackResult) additive(price float64, usable []*promoState) {
-	exclusive := firstExclusive(usable)
-	stopAt := len(usable)
-	if exclusive < 0 {
+	// the promotions taking part are usable[lo:hi]: the exclusive alone, or
+	// the canonical order up to and including the first stop
+	lo, hi := 0, len(usable)
+	if x := firstExclusive(usable); x >= 0 {
+		lo, hi = x, x+1
+	} else {
 		for i, p := range usable {
 			if p.ev.Stacking == event.StackStop {
-				stopAt = i
+				hi = i + 1
 				break
 			}
 		}
 	}
-	in := func(i int) bool { return i == exclusive || exclusive < 0 && i <= stopAt }
 	pct, amount := 0.0, 0.0
-	for i, p := range usable {
-		if in(i) {
-			switch p.ev.Kind {
-			case event.KindPercent:
-				pct += p.ev.Value
-			case event.KindAmount:
-				amount += p.ev.Value
-			}
-		}
-	}
-	afterPct := math.Max(price*(1-math.Min(pct, 100)/100), 0)
-	running := math.Max(afterPct-amount, 0)
-	for i, p := range usable {
-		if !in(i) {
-			r.blocked = append(r.blocked, promoFact(p, price))
-			continue
-		}
+	for _, p := range usable[lo:hi] {
 		switch p.ev.Kind {
 		case event.KindPercent:
-			r.take(p, price)
+			pct += p.ev.Value
 		case event.KindAmount:
+			amount += p.ev.Value
+		}
+	}
+	afterPct := price
+	if pct > 0 {
+		afterPct = price * (1 - math.Min(pct, 100)/100)
+	}
+	running := afterPct - amount
+	if running < 0 {
+		running = 0
+	}
+	for i, p := range usable {
+		switch {
+		case i < lo || i >= hi:
+			r.blocked = append(r.blocked, promoFact(p, price))
+		case p.ev.Kind == event.KindPercent:
+			r.take(p, price)
+		case p.ev.Kind == event.KindAmount:
 			r.take(p, afterPct)
 		default:
 			r.take(p, running)
@@ -317,13 +321,21 @@ func (r *stackResult) combinable(price float64, usable []*promoState) {
 		}
 	} else {
 		var compat [maxCombinable]uint64
+		pairs := false
 		for i, p := range usable {
 			for j := i + 1; j < n; j++ {
 				if combine(p, usable[j]) {
 					compat[i] |= 1 << j
 					compat[j] |= 1 << i
+					pairs = true
 				}
 			}
+		}
+		if !pairs {
+			// only single promotions are allowed: the best one, ties to the
+			// first in canonical order, as best_deal chooses
+			r.bestDeal(price, usable)
+			return
 		}
 		bestPrice := math.Inf(1)
 		for m := uint64(1); m < 1<<n; m++ {
