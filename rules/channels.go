@@ -63,12 +63,27 @@ const CodeUnknownPolicy Code = "unknown_policy"
 //
 // Every problem comes back, positioned, as Errors.
 func LoadChannels(path string) (Channels, error) {
+	fail := func(msg string) error { return Errors{{Pos: Pos{File: path}, Code: CodeReadFile, Message: msg}} }
+	// a device or a pipe (/dev/zero, a FIFO) is refused before it is read:
+	// the daemon's configuration checks the file at start-up
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, fail(err.Error())
+	case !st.Mode().IsRegular():
+		return nil, fail("not a regular file")
+	case st.Size() > maxChannelsFile:
+		return nil, fail("larger than 1 MiB")
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, Errors{{Pos: Pos{File: path}, Code: CodeReadFile, Message: err.Error()}}
+		return nil, fail(err.Error())
 	}
 	return ParseChannels(path, data)
 }
+
+// maxChannelsFile bounds a channels file: a policy per channel is a line.
+const maxChannelsFile = 1 << 20
 
 // ParseChannels parses the text of a channels file named name.
 func ParseChannels(name string, data []byte) (Channels, error) {

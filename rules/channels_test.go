@@ -46,3 +46,14 @@ func TestParseChannelsErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadChannelsRefusesDevices: a device is refused before it is read
+// (reading /dev/zero would never end).
+func TestLoadChannelsRefusesDevices(t *testing.T) {
+	if _, err := LoadChannels("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("/dev/zero: %v", err)
+	}
+	if _, err := LoadChannels("../examples/channels.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}
