@@ -330,9 +330,12 @@ var scPolicyRuns = append(slices.Clone(scPermRuns), []string{ // 2026-11-27T06:0
 func TestPermutationsUnderEveryPolicy(t *testing.T) {
 	rs := scPermRules(t)
 	pols := []rules.Policy{rules.PolicyCompound, rules.PolicyBestDeal, rules.PolicySequentialStop, rules.PolicyAdditive, rules.PolicyCombinable}
-	limit := 40
+	// every order of the run of promotions the policies tell apart (5
+	// events, 120 orders); samples of the runs that
+	// TestPermutationsOfEqualTimestamps already walks under compound
+	policyRun, limit, other := len(scPolicyRuns)-1, 120, 24
 	if testing.Short() {
-		limit = 8
+		limit, other = 24, 8
 	}
 	compound := scPermFeed(t, rs, scPolicyRuns)
 	for i, pol := range pols {
@@ -346,8 +349,12 @@ func TestPermutationsUnderEveryPolicy(t *testing.T) {
 			if len(run) < 2 {
 				continue
 			}
-			failed := false
-			scPermutations(len(run), limit, func(p []int) {
+			failed, tried, lim := false, 0, other
+			if ri == policyRun {
+				lim = limit
+			}
+			scPermutations(len(run), lim, func(p []int) {
+				tried++
 				if failed {
 					return
 				}
@@ -362,6 +369,9 @@ func TestPermutationsUnderEveryPolicy(t *testing.T) {
 					t.Errorf("%v: run %d in order %v gives other outputs (- given, + permuted):\n%s", pol, ri, p, scDiff(base, got))
 				}
 			})
+			if ri == policyRun && !testing.Short() && tried != 120 {
+				t.Errorf("%v: the policy run was tried in %d orders, not all 120", pol, tried)
+			}
 		}
 	}
 }
