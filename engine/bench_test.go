@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,9 @@ func newBenchWorld(skus, updates int) benchWorld {
 	p1.Brands = []string{"acme"}
 	p2 := promo("bf-audio", "nordic-dist", event.KindPercent, 15, 6*24*time.Hour, 10*24*time.Hour, event.StackStackable, 10)
 	p2.Categories = []string{"audio"}
+	// they combine with each other under the combinable policy (compound
+	// and the others ignore combines_with)
+	p1.CombinesWith, p2.CombinesWith = []string{"*"}, []string{"acme"}
 	p3 := promo("amz-cyber", "amazon", event.KindAmount, 10, 10*24*time.Hour, 12*24*time.Hour, event.StackExclusive, 20)
 	p3.AllSKUs, p3.Channels = true, []string{"amazon"}
 	for _, p := range []*event.Promo{p1, p2, p3} {
@@ -81,13 +85,60 @@ func newBenchWorld(skus, updates int) benchWorld {
 // events: state update, calendar segments, stacking, facts, every rule of
 // the example pack on every (channel, segment) of the sku, lifecycles.
 // One op is one event: ns/op is ns/event, allocs/op is allocs/event.
-func BenchmarkApply(b *testing.B) {
-	rs, err := rules.Load([]string{"../examples/rules"}, nil)
+func BenchmarkApply(b *testing.B) { benchApply(b, Options{}) }
+
+// BenchmarkApplyPolicy is BenchmarkApply with every channel stacked by one
+// policy: the cost of each policy per event (BENCHMARKS.md). Compare with
+// benchstat -col /policy.
+//
+// With the example pack a policy also changes what the rules find (a
+// deeper price fires more of them), so pack=quiet runs one rule that reads
+// the stacking's results on every context and never fires: the same work
+// under every policy but the stacking itself.
+func BenchmarkApplyPolicy(b *testing.B) {
+	quiet, err := rules.LoadSource("quiet.yaml", []byte(quietPack), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	// compound runs first and, again, last (as a channels map naming it):
+	// the two bound the drift of a run's position in the sequence
+	names := append(rules.PolicyNames(), "compound_last")
+	for _, pack := range []string{"examples", "quiet"} {
+		for _, name := range names {
+			pol, _ := rules.ParsePolicy(strings.TrimSuffix(name, "_last"))
+			opts := Options{Channels: rules.Channels{"web": pol, "amazon": pol, "zalando": pol}}
+			if name == "compound" {
+				opts.Channels = nil // the default, as users run it
+			}
+			rs := (*rules.RuleSet)(nil)
+			if pack == "quiet" {
+				rs = quiet
+			}
+			b.Run("pack="+pack+"/policy="+name, func(b *testing.B) { benchApplyRules(b, rs, opts) })
+		}
+	}
+}
+
+const quietPack = `
+group: quiet
+rules:
+  - name: never
+    if: effective_price < 0 && len(promos) + len(blocked) > 0 && any(values(channels), .effective_price < 0)
+`
+
+func benchApply(b *testing.B, opts Options) { benchApplyRules(b, nil, opts) }
+
+// benchApplyRules is BenchmarkApply with rule set rs (nil: the example
+// pack).
+func benchApplyRules(b *testing.B, rs *rules.RuleSet, opts Options) {
+	if rs == nil {
+		var err error
+		if rs, err = rules.Load([]string{"../examples/rules"}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 	w := newBenchWorld(1000, 20000)
-	e := New(rs, Options{})
+	e := New(rs, opts)
 	var out []event.Output
 	for _, ev := range w.setup {
 		out = e.Apply(ev, out[:0])

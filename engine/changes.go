@@ -132,6 +132,8 @@ func (e *Engine) dirtyFacts(s *skuState, c *chanCtx, seg segment, present, wMove
 		dn |= factSegment
 	}
 	c.dirty, c.dirtyNow = d, dn
+	// policy is never dirty: a channel's stacking policy is fixed for the
+	// engine's life (Options.Channels)
 	if c.fresh {
 		m.valid, m.bvalid = 0, 0
 	} else {

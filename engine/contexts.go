@@ -178,7 +178,7 @@ func (e *Engine) contexts(s *skuState, segs []segment, promos []*promoState) [][
 			} else if len(act) > 0 {
 				active = append([]*promoState(nil), act...)
 			}
-			c.res = stack(rec.price, rec.currency, active, withOverlaps)
+			c.res = stack(e.policy(name), rec.price, rec.currency, active, withOverlaps)
 			if readsHistory {
 				c.hist = &ch.memoHist
 			}

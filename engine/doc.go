@@ -21,7 +21,8 @@
 //   - apply.go: the event changes the state (state.go, index.go) and names
 //     the sku or promotion to evaluate; evalSKU drives the rest;
 //   - contexts.go: the sku's calendar segments and in each its channel
-//     contexts (price in effect, active promotions, stacking in stack.go),
+//     contexts (price in effect, active promotions, stacking in stack.go
+//     under the channel's policy: Options.Channels),
 //     with what changed since the memo last saw them (changes.go);
 //   - facts.go: a context's facts, built once, when a rule first needs them;
 //   - eval.go: phase 1, the rules of a context into a list of results

@@ -41,6 +41,17 @@ type Options struct {
 	// `promoguard bench` can run other evaluators (hand-written Go, CEL,
 	// Rego) on the engine's own path; nil means expr, as users run it.
 	Evaluator Evaluator
+	// Channels is the stacking policy of each channel (DESIGN §3); a
+	// channel not in it, and every channel when it is nil, stacks compound.
+	Channels rules.Channels
+}
+
+// policy is the stacking policy of a channel.
+func (e *Engine) policy(channel string) rules.Policy {
+	if e.opt.Channels == nil {
+		return rules.PolicyCompound
+	}
+	return e.opt.Channels[channel]
 }
 
 // Evaluator evaluates rule expressions in place of their expr programs.

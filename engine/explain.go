@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,10 +27,22 @@ type Explanation struct {
 
 // ExplainSegment is one calendar segment of an Explanation.
 type ExplainSegment struct {
-	Segment *event.Range   `json:"segment"`
-	Promos  []string       `json:"promos"`
-	Facts   map[string]any `json:"facts"`
-	Rules   []ExplainRule  `json:"rules"`
+	Segment *event.Range `json:"segment"`
+	Promos  []string     `json:"promos"`
+	// Policy is the stacking policy that priced the channel, and Stacking
+	// what it made of each active promotion, in canonical order.
+	Policy   string         `json:"policy"`
+	Stacking []ExplainPromo `json:"stacking"`
+	Facts    map[string]any `json:"facts"`
+	Rules    []ExplainRule  `json:"rules"`
+}
+
+// ExplainPromo is what the channel's stacking policy made of one active
+// promotion: applied, blocked or currency_mismatch, and why.
+type ExplainPromo struct {
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+	Why     string `json:"why"`
 }
 
 // ExplainRule is one rule's result on a segment.
@@ -100,15 +113,11 @@ func (e *Engine) Explain(sku, channel string) (Explanation, bool) {
 					active = append(active, p)
 				}
 			}
-			ctxs = append(ctxs, chanCtx{name: name, ch: ch, rec: rec, res: stack(rec.price, rec.currency, active, true)})
+			ctxs = append(ctxs, chanCtx{name: name, ch: ch, rec: rec, res: stack(e.policy(name), rec.price, rec.currency, active, true)})
 		}
 		chmap := make(map[string]rules.ChannelFacts, len(ctxs))
 		for _, c := range ctxs {
-			chmap[c.name] = rules.ChannelFacts{
-				Price: c.rec.price, EffectivePrice: c.res.effective,
-				Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
-				Currency: c.rec.currency,
-			}
+			chmap[c.name] = channelFacts(&c)
 		}
 		for ci := range ctxs {
 			c := &ctxs[ci]
@@ -118,7 +127,8 @@ func (e *Engine) Explain(sku, channel string) (Explanation, bool) {
 			f := e.facts(s, c, seg, chmap, trig)
 			f.Stock = s.stockFacts(&c.res, maxTime(seg.start, w))
 			f.History = c.ch.history(w)
-			xs := ExplainSegment{Segment: segSpan(seg).toRange(), Promos: promoIDs(nil, c.res.active), Facts: values(&f, paths), Rules: []ExplainRule{}}
+			xs := ExplainSegment{Segment: segSpan(seg).toRange(), Promos: promoIDs(nil, c.res.active),
+				Policy: c.res.policy.String(), Stacking: explainStack(&c.res, c.rec.price), Facts: values(&f, paths), Rules: []ExplainRule{}}
 			explainRules := func(rs []*rules.Rule, env rules.Facts) {
 				for _, r := range rs {
 					xr := ExplainRule{Rule: r.ID(), Scope: r.Scope.String()}
@@ -169,4 +179,86 @@ func (e *Engine) Explain(sku, channel string) (Explanation, bool) {
 	}
 	slices.SortFunc(x.Corrections, func(a, b ExplainCorrection) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	return x, true
+}
+
+// explainStack says, for each active promotion of a stacking result, what
+// its policy made of it and why. It reads the result after the fact, so
+// stacking itself carries no explanation on its hot path.
+func explainStack(r *stackResult, price float64) []ExplainPromo {
+	out := make([]ExplainPromo, 0, len(r.active))
+	applied := make(map[string]bool, len(r.applied))
+	for _, p := range r.applied {
+		applied[p.ID] = true
+	}
+	mismatch := make(map[string]bool, len(r.mismatch))
+	for _, p := range r.mismatch {
+		mismatch[p.ev.ID] = true
+	}
+	// the promotion that applied and ended the chain, or the exclusive one
+	var ender *promoState
+	for _, p := range r.active {
+		if applied[p.ev.ID] && p.ev.Stacking == event.StackExclusive && (r.policy == rules.PolicyCompound || r.policy == rules.PolicyAdditive) {
+			ender = p
+			break
+		}
+	}
+	var chosen []string
+	for _, p := range r.active {
+		if applied[p.ev.ID] {
+			chosen = append(chosen, p.ev.ID)
+		}
+	}
+	money := func(v float64) string { return strconv.FormatFloat(tidy(v), 'f', -1, 64) }
+	var lastStop *promoState
+	for _, p := range r.active {
+		x := ExplainPromo{ID: p.ev.ID}
+		switch {
+		case mismatch[p.ev.ID]:
+			x.Outcome, x.Why = "currency_mismatch", "in "+p.ev.Currency+", not the channel's currency: never applied"
+		case applied[p.ev.ID]:
+			x.Outcome = "applied"
+			switch r.policy {
+			case rules.PolicyBestDeal:
+				x.Why = "the best deal: the lowest price alone (" + money(applyOne(price, p)) + "), ties by canonical order"
+			case rules.PolicyCombinable:
+				x.Why = "in the best allowed combination (" + strings.Join(chosen, " + ") + "), giving " + money(r.effective)
+			case rules.PolicyAdditive:
+				x.Why = "added: percentages sum, then amounts, then fixed prices"
+			default:
+				x.Why = "in canonical order, on the running price"
+			}
+			if p.ev.Stacking == event.StackExclusive && ender == p {
+				x.Why = "exclusive: the first exclusive in canonical order applies alone"
+			}
+		default:
+			x.Outcome = "blocked"
+			switch {
+			case r.policy == rules.PolicyBestDeal:
+				x.Why = "not the best deal: " + strings.Join(chosen, "") + " gives " + money(r.effective) + ", this alone " + money(applyOne(price, p))
+			case r.policy == rules.PolicyCombinable:
+				var not []string
+				for _, q := range r.active {
+					if applied[q.ev.ID] && !combine(p, q) {
+						not = append(not, q.ev.ID)
+					}
+				}
+				if len(not) > 0 {
+					x.Why = "does not combine both ways with " + strings.Join(not, ", ")
+				} else {
+					x.Why = "not in the best allowed combination (" + strings.Join(chosen, " + ") + ")"
+				}
+			case ender != nil:
+				x.Why = "blocked by exclusive " + ender.ev.ID
+			case lastStop != nil:
+				x.Why = "after " + lastStop.ev.ID + ", which stops the chain"
+			default:
+				x.Why = "blocked"
+			}
+		}
+		if applied[p.ev.ID] && (p.ev.Stacking == event.StackStop || r.policy == rules.PolicySequentialStop && p.ev.Stacking == event.StackExclusive) && lastStop == nil {
+			lastStop = p
+		}
+		out = append(out, x)
+	}
+	return out
 }

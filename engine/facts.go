@@ -52,6 +52,7 @@ func (e *Engine) factsInto(f *rules.Facts, s *skuState, c *chanCtx, seg segment,
 		Event:          rules.Event{Type: trig.typ, TS: trig.ts},
 		At:             at,
 		Now:            w,
+		Policy:         res.policy.String(),
 	}
 	if f.HasCost && res.effective > 0 {
 		f.Margin = (res.effective - rec.cost) / res.effective
@@ -117,15 +118,21 @@ func (sc *segChannels) get(e *Engine) map[string]rules.ChannelFacts {
 		}
 		clear(e.chmapBuf)
 		sc.m = e.chmapBuf
-		for _, c := range sc.ctxs {
-			sc.m[c.name] = rules.ChannelFacts{
-				Price: c.rec.price, EffectivePrice: c.res.effective,
-				Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
-				Currency: c.rec.currency,
-			}
+		for i := range sc.ctxs {
+			c := &sc.ctxs[i]
+			sc.m[c.name] = channelFacts(c)
 		}
 	}
 	return sc.m
+}
+
+// channelFacts is one channel's entry in the channels fact.
+func channelFacts(c *chanCtx) rules.ChannelFacts {
+	return rules.ChannelFacts{
+		Price: c.rec.price, EffectivePrice: c.res.effective,
+		Discount: fraction(c.res.effective, c.rec.list), PromoDiscount: fraction(c.res.effective, c.rec.price),
+		Currency: c.rec.currency, Policy: c.res.policy.String(),
+	}
 }
 
 func (e *Engine) facts0(l *lazyEnv) *rules.Facts {

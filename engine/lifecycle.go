@@ -111,7 +111,7 @@ func (e *Engine) effectiveAt(s *skuState, channel string, t time.Time) float64 {
 			active = append(active, p)
 		}
 	}
-	return stack(rec.price, rec.currency, active, false).effective
+	return stack(e.policy(channel), rec.price, rec.currency, active, false).effective
 }
 
 // reconcileKeys resolves the alerts and withdraws the corrections of s

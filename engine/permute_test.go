@@ -87,7 +87,13 @@ func scPermEvent(t testing.TB, line string) *event.Event {
 // advances to until, and returns every output as a JSON line.
 func scPermFeed(t testing.TB, rs *rules.RuleSet, runs [][]string) []string {
 	t.Helper()
-	e := New(rs, Options{})
+	return scPermFeedOpts(t, rs, runs, Options{})
+}
+
+// scPermFeedOpts is scPermFeed with engine options (a channel's policy).
+func scPermFeedOpts(t testing.TB, rs *rules.RuleSet, runs [][]string, opts Options) []string {
+	t.Helper()
+	e := New(rs, opts)
 	seq := NewSequencer(e)
 	var out []event.Output
 	for _, run := range runs {
@@ -305,5 +311,67 @@ func TestIDs(t *testing.T) {
 	want := scPermFeed(t, rs, scPermRuns)
 	if !slices.Equal(lines, want) {
 		t.Errorf("stepping timer by timer differs from one Advance (- Sequencer, + stepped):\n%s", scDiff(want, lines))
+	}
+}
+
+// scPolicyRuns is scPermRuns with a run of promotions that the policies
+// tell apart: a stop, combines_with both ways and one way, a fixed price.
+var scPolicyRuns = append(slices.Clone(scPermRuns), []string{ // 2026-11-27T06:00Z, after the runs above
+	`{"type":"promo","id":"PC1","partner":"acme","partner_role":"manufacturer","discount":{"kind":"percent","value":10},"combines_with":["marketplace"],"start":"2026-11-27T12:00Z","end":"2026-11-29T00:00Z","skus":["S1"],"priority":20,"ts":"2026-11-27T06:00Z"}`,
+	`{"type":"promo","id":"PC2","partner":"amz","partner_role":"marketplace","discount":{"kind":"amount","value":8},"currency":"EUR","combines_with":["manufacturer"],"start":"2026-11-27T12:00Z","end":"2026-11-29T00:00Z","skus":["S1"],"priority":20,"ts":"2026-11-27T06:00Z"}`,
+	`{"type":"promo","id":"PC3","partner":"shop","discount":{"kind":"percent","value":12},"stacking":"stop","combines_with":["*"],"start":"2026-11-27T12:00Z","end":"2026-11-30T00:00Z","skus":["S1","S2"],"priority":30,"ts":"2026-11-27T06:00Z"}`,
+	`{"type":"price","sku":"S1","channel":"amazon","price":98,"cost":70,"currency":"EUR","category":"audio","brand":"acme","ts":"2026-11-27T06:00Z"}`,
+	`{"type":"stock","sku":"S1","warehouse":"w2","on_hand":4,"ts":"2026-11-27T06:00Z"}`,
+})
+
+// TestPermutationsUnderEveryPolicy: the order of equal timestamps never
+// changes an output under any stacking policy, web and amazon priced by
+// different ones.
+func TestPermutationsUnderEveryPolicy(t *testing.T) {
+	rs := scPermRules(t)
+	pols := []rules.Policy{rules.PolicyCompound, rules.PolicyBestDeal, rules.PolicySequentialStop, rules.PolicyAdditive, rules.PolicyCombinable}
+	// every order of the run of promotions the policies tell apart (5
+	// events, 120 orders); samples of the runs that
+	// TestPermutationsOfEqualTimestamps already walks under compound
+	policyRun, limit, other := len(scPolicyRuns)-1, 120, 24
+	if testing.Short() {
+		limit, other = 24, 8
+	}
+	compound := scPermFeed(t, rs, scPolicyRuns)
+	for i, pol := range pols {
+		opts := Options{Channels: rules.Channels{"web": pol, "amazon": pols[(i+1)%len(pols)]}}
+		base := scPermFeedOpts(t, rs, scPolicyRuns, opts)
+		// teeth: every policy but compound's prices something otherwise
+		if differs := !slices.Equal(base, compound); differs != (i > 0 || pols[1] != rules.PolicyCompound) {
+			t.Errorf("web %v, amazon %v: outputs differ from all-compound: %v", pol, pols[(i+1)%len(pols)], differs)
+		}
+		for ri, run := range scPolicyRuns {
+			if len(run) < 2 {
+				continue
+			}
+			failed, tried, lim := false, 0, other
+			if ri == policyRun {
+				lim = limit
+			}
+			scPermutations(len(run), lim, func(p []int) {
+				tried++
+				if failed {
+					return
+				}
+				runs := slices.Clone(scPolicyRuns)
+				perm := make([]string, len(run))
+				for i, j := range p {
+					perm[i] = run[j]
+				}
+				runs[ri] = perm
+				if got := scPermFeedOpts(t, rs, runs, opts); !slices.Equal(got, base) {
+					failed = true
+					t.Errorf("%v: run %d in order %v gives other outputs (- given, + permuted):\n%s", pol, ri, p, scDiff(base, got))
+				}
+			})
+			if ri == policyRun && !testing.Short() && tried != 120 {
+				t.Errorf("%v: the policy run was tried in %d orders, not all 120", pol, tried)
+			}
+		}
 	}
 }

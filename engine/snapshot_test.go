@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,13 @@ func TestSnapshotResume(t *testing.T) {
 		perm = append(perm, run...)
 	}
 	cases = append(cases, tc{"example-pack", scPermRules(t), Options{}, decodeAll(t, perm), scPermUntil})
+	// combines_with must survive a restore for combinable to price alike
+	var pol []string
+	for _, run := range scPolicyRuns {
+		pol = append(pol, run...)
+	}
+	cases = append(cases, tc{"policies", scPermRules(t), Options{Channels: rules.Channels{"web": rules.PolicyCombinable, "amazon": rules.PolicyBestDeal}},
+		decodeAll(t, pol), scPermUntil})
 	fuzzRules := scLoad(t, "f.yaml", rvFuzzRules)
 	for seed := range 5 {
 		rng := rand.New(rand.NewPCG(uint64(seed), 7))
@@ -264,4 +272,37 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return ""
+}
+
+// TestSnapshotCombinesWith: a promotion's combines_with is in its changelog
+// entry and restored; an entry without it (every entry written before it
+// existed, and every promotion without it now) restores as combining with
+// none, and is written as before.
+func TestSnapshotCombinesWith(t *testing.T) {
+	rs := scPermRules(t)
+	e := New(rs, Options{})
+	for _, line := range scPolicyRuns[len(scPolicyRuns)-1] {
+		e.Apply(scPermEvent(t, line), nil)
+	}
+	e.TrackChanges()
+	cl := &changelog{m: map[string][]byte{}}
+	if err := e.Changes(nil, cl.put); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(cl.m["promo|PC1"]); !strings.Contains(got, `"CombinesWith":["marketplace"]`) {
+		t.Fatalf("PC1's entry lacks combines_with: %s", got)
+	}
+	// an entry as written before combines_with: no key at all
+	old := strings.Replace(string(cl.m["promo|PC3"]), `"CombinesWith":["*"],`, "", 1)
+	if old == string(cl.m["promo|PC3"]) {
+		t.Fatalf("PC3's entry: %s", old)
+	}
+	cl.m["promo|PC3"] = []byte(old)
+	r, _, _ := cl.restore(t, rs, Options{})
+	if got := r.promos["PC1"].ev.CombinesWith; !slices.Equal(got, []string{"marketplace"}) {
+		t.Errorf("restored PC1 combines_with %v", got)
+	}
+	if got := r.promos["PC3"].ev.CombinesWith; got != nil {
+		t.Errorf("restored old PC3 combines_with %v, want none", got)
+	}
 }

@@ -126,6 +126,11 @@ func jsonValue(v reflect.Value) any {
 		out := make(map[string]any, t.NumField())
 		for i := range t.NumField() {
 			if name := t.Field(i).Tag.Get("expr"); name != "" {
+				// a field equal to its omit value is left out: a newer
+				// fact that must not change older outputs
+				if omit, ok := strings.CutPrefix(t.Field(i).Tag.Get("values"), "omit="); ok && v.Field(i).Kind() == reflect.String && v.Field(i).String() == omit {
+					continue
+				}
 				out[name] = jsonValue(v.Field(i))
 			}
 		}

@@ -168,6 +168,7 @@ const (
 	fStacking
 	fFundedBy
 	fExpectedUplift
+	fCombinesWith
 	numFields
 )
 
@@ -180,7 +181,7 @@ var fieldNames = [numFields]string{
 	fPartner: "partner", fDiscount: "discount", fStart: "start", fEnd: "end", fSKUs: "skus",
 	fCategories: "categories", fBrands: "brands", fPartnerRole: "partner_role",
 	fChannels: "channels", fRegions: "regions", fPriority: "priority", fStacking: "stacking",
-	fFundedBy: "funded_by", fExpectedUplift: "expected_uplift",
+	fFundedBy: "funded_by", fExpectedUplift: "expected_uplift", fCombinesWith: "combines_with",
 }
 
 func fieldIndex(k []byte) int {
@@ -255,6 +256,8 @@ func fieldIndex(k []byte) int {
 		return fFundedBy
 	case "expected_uplift":
 		return fExpectedUplift
+	case "combines_with":
+		return fCombinesWith
 	}
 	return -1
 }
@@ -273,7 +276,7 @@ var typeFields = [...]uint64{
 		fRegion, fCategory, fBrand, fSeller, fValidFrom, fStatus),
 	TypeStock: mask(fType, fSKU, fWarehouse, fOnHand, fTS, fReserved, fInbound, fDailyVelocity),
 	TypePromo: mask(fType, fID, fPartner, fDiscount, fStart, fEnd, fTS, fSKUs, fCategories, fBrands,
-		fPartnerRole, fChannels, fRegions, fPriority, fStacking, fCurrency, fFundedBy, fExpectedUplift, fStatus),
+		fPartnerRole, fChannels, fRegions, fPriority, fStacking, fCurrency, fFundedBy, fExpectedUplift, fStatus, fCombinesWith),
 }
 
 // JSON value kinds.
@@ -922,7 +925,7 @@ func (d *decoder) promo() (*Event, *InputError) {
 
 	// The lists share one backing array.
 	var all []string
-	if n := d.vals[fSKUs].n + d.vals[fCategories].n + d.vals[fBrands].n + d.vals[fChannels].n + d.vals[fRegions].n; n > 0 {
+	if n := d.vals[fSKUs].n + d.vals[fCategories].n + d.vals[fBrands].n + d.vals[fChannels].n + d.vals[fRegions].n + d.vals[fCombinesWith].n; n > 0 {
 		all = make([]string, 0, n)
 	}
 	if p.SKUs, all, err = d.list(fSKUs, all); err != nil {
@@ -951,8 +954,16 @@ func (d *decoder) promo() (*Event, *InputError) {
 	if p.Channels, all, err = d.list(fChannels, all); err != nil {
 		return nil, err
 	}
-	if p.Regions, _, err = d.list(fRegions, all); err != nil {
+	if p.Regions, all, err = d.list(fRegions, all); err != nil {
 		return nil, err
+	}
+	if p.CombinesWith, _, err = d.list(fCombinesWith, all); err != nil {
+		return nil, err
+	}
+	for i, s := range p.CombinesWith {
+		if s == "*" && len(p.CombinesWith) > 1 {
+			return nil, &InputError{Reason: BadValue, Field: fmt.Sprintf("combines_with[%d]", i), Msg: `"*" (anything) must be alone in combines_with`}
+		}
 	}
 	if p.Priority, err = d.priority(); err != nil {
 		return nil, err

@@ -190,13 +190,14 @@ func TestDecodeGood(t *testing.T) {
 				`"discount":{"kind":"percent","value":20,"note":"x"},"start":"2025-11-28T00:00:00Z","end":"2025-12-01T00:00:00+01:00",` +
 				`"ts":"2025-11-20T10:00:00Z","skus":["SKU-1","SKU-2"],"channels":["amazon-de","web"],"regions":["DE","AT"],` +
 				`"priority":10,"stacking":"exclusive","currency":"chf","funded_by":{"acme":0.7,"amazon":0.3},` +
-				`"expected_uplift":2.5,"status":"scheduled"}`,
+				`"expected_uplift":2.5,"status":"scheduled","combines_with":["marketplace","shop-10"]}`,
 			want: Event{Type: TypePromo, TS: mustTime("2025-11-20T10:00:00Z"), Promo: &Promo{
 				ID: "BF-1", Partner: "acme", PartnerRole: "manufacturer", Kind: KindPercent, Value: 20,
 				Start: mustTime("2025-11-28T00:00:00Z"), End: mustTime("2025-11-30T23:00:00Z"),
 				SKUs: []string{"SKU-1", "SKU-2"}, Channels: []string{"amazon-de", "web"}, Regions: []string{"DE", "AT"},
 				Priority: 10, Stacking: StackExclusive, Currency: "CHF",
-				FundedBy: map[string]float64{"acme": 0.7, "amazon": 0.3}, ExpectedUplift: 2.5}},
+				FundedBy: map[string]float64{"acme": 0.7, "amazon": 0.3}, ExpectedUplift: 2.5,
+				CombinesWith: []string{"marketplace", "shop-10"}}},
 		},
 		{
 			name:    "promo, required fields only",
@@ -510,6 +511,10 @@ func TestDecodeBad(t *testing.T) {
 		{"promo: * and brands", build(basePromo, kv{"skus", `["*"]`}, kv{"brands", `["Acme"]`}), DecodeOptions{}, BadValue, "skus"},
 		{"promo: partner_role unknown", build(basePromo, kv{"partner_role", `"retailer"`}), DecodeOptions{}, BadValue, "partner_role"},
 		{"promo: stacking unknown", build(basePromo, kv{"stacking", `"always"`}), DecodeOptions{}, BadValue, "stacking"},
+		{"promo: combines_with a string", build(basePromo, kv{"combines_with", `"*"`}), DecodeOptions{}, BadWrongType, "combines_with"},
+		{"promo: combines_with a number in it", build(basePromo, kv{"combines_with", `["a",1]`}), DecodeOptions{}, BadWrongType, "combines_with[1]"},
+		{"promo: combines_with empty entry", build(basePromo, kv{"combines_with", `["a",""]`}), DecodeOptions{}, BadValue, "combines_with[1]"},
+		{"promo: combines_with * with others", build(basePromo, kv{"combines_with", `["*","a"]`}), DecodeOptions{}, BadValue, "combines_with[0]"},
 		{"promo: status unknown", build(basePromo, kv{"status", `"paused"`}), DecodeOptions{}, BadValue, "status"},
 		{"promo: status delisted", build(basePromo, kv{"status", `"delisted"`}), DecodeOptions{}, BadValue, "status"},
 		{"promo: currency unknown shape", build(basePromo, kv{"currency", `"eur "`}), DecodeOptions{}, BadValue, "currency"},

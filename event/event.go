@@ -98,6 +98,12 @@ type Promo struct {
 	Stacking   string // StackExclusive, StackStackable (default), StackStop
 	Currency   string // required for amount and fixed_price
 	FundedBy   map[string]float64
+	// CombinesWith lists what the promotion may be combined with under the
+	// combinable stacking policy: partner roles (manufacturer, distributor,
+	// marketplace), partner names, promotion ids, or "*" (anything). Two
+	// promotions combine only when each names the other. Absent: none.
+	// omitempty keeps the changelog's promotion entries as they were.
+	CombinesWith []string `json:",omitempty"`
 	// ExpectedUplift multiplies daily velocity while the promotion runs; NaN
 	// when absent (taken as 1).
 	ExpectedUplift float64

@@ -56,6 +56,10 @@ type Facts struct {
 	At       time.Time               `expr:"at"`  // max(segment start, watermark)
 	Now      time.Time               `expr:"now"` // the watermark
 	Promo    Promo                   `expr:"promo"`
+	// Policy is the stacking policy that priced this channel (compound,
+	// best_deal, sequential_stop, additive, combinable). Last, so the bits
+	// of the facts before it keep their places.
+	Policy string `expr:"policy"`
 }
 
 // Promo is a promotion as rules see it: in `promos` and `blocked`, and as the
@@ -79,6 +83,7 @@ type Promo struct {
 	SKUs           []string           `expr:"skus"`
 	Categories     []string           `expr:"categories"`
 	Brands         []string           `expr:"brands"`
+	CombinesWith   []string           `expr:"combines_with"` // partner roles, partners, ids or "*" (combinable policy); empty = none
 }
 
 // Overlap is a pair of active promotions that conflict on one (sku, channel)
@@ -108,6 +113,10 @@ type ChannelFacts struct {
 	Discount       float64 `expr:"discount"`
 	PromoDiscount  float64 `expr:"promo_discount"`
 	Currency       string  `expr:"currency"`
+	// Policy is the channel's stacking policy. An alert's values leave it
+	// out when it is the default (compound), so outputs from before the
+	// fact existed stay byte-identical.
+	Policy string `expr:"policy" values:"omit=compound"`
 }
 
 // History summarises a (sku, channel)'s recent price changes at the watermark.

@@ -3,6 +3,7 @@ package ruletest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ type Options struct {
 	// CacheRules bounds the compiled rule sets kept between cases, counted
 	// in rules (default 100000).
 	CacheRules int64
+	// Channels is the stacking policy of each channel (`--channels`); a
+	// test file's own channels section overrides it channel by channel.
+	Channels rules.Channels
 }
 
 // Runner runs test files. It keeps the rule sets it compiled in a cache
@@ -263,6 +267,7 @@ func (r *Runner) runCase(p *prepared) (*CaseResult, *caseRun) {
 		Horizon:         c.Horizon,
 		AllowedLateness: c.Lateness,
 		OnRuleError:     func(e engine.RuleError) { ruleErrs = append(ruleErrs, e) },
+		Channels:        mergeChannels(r.opts.Channels, c.Channels),
 	})
 	d := engine.NewDriver(eng, engine.DriverOptions{})
 	run := &caseRun{}
@@ -344,3 +349,14 @@ func (r *Runner) runCase(p *prepared) (*CaseResult, *caseRun) {
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// mergeChannels is base with over's channels put over it.
+func mergeChannels(base, over rules.Channels) rules.Channels {
+	if len(over) == 0 {
+		return base
+	}
+	out := make(rules.Channels, len(base)+len(over))
+	maps.Copy(out, base)
+	maps.Copy(out, over)
+	return out
+}

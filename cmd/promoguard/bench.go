@@ -32,6 +32,7 @@ type benchCmd struct {
 	Out          string   `short:"o" placeholder:"FILE" help:"Write the report to FILE instead of stdout; the chart is written next to it, as FILE with the extension .svg."`
 	Chart        string   `placeholder:"FILE" help:"Write the throughput and latency chart (SVG) to FILE; default: next to --out, none without it."`
 	Quiet        bool     `short:"q" help:"No progress bar."`
+	ChannelsFile string   `name:"channels-file" placeholder:"FILE" help:"Channels file: the stacking policy of each channel (default: every channel compound). Not --channels: that is the generated stream's channel count. The generated channels are web, amazon, ebay, ... as gen names them."`
 	kafkaBenchFlags
 }
 
@@ -66,6 +67,10 @@ func (c *benchCmd) Run(e env) error {
 		}
 		return err
 	}
+	channels, err := loadChannels(e, c.ChannelsFile, false)
+	if err != nil {
+		return err
+	}
 	if c.Kafka != "" {
 		if err := c.config().Validate(); err != nil {
 			return err
@@ -82,7 +87,7 @@ func (c *benchCmd) Run(e env) error {
 	}
 	opts := bench.Options{
 		Gen: c.config(), Rules: rs, RulePaths: c.Rules, Cores: c.Cores, RuleTiming: !c.NoRuleTiming,
-		Engine: engine.Options{Horizon: time.Duration(c.Horizon)},
+		Engine: engine.Options{Horizon: time.Duration(c.Horizon), Channels: channels},
 	}
 	if err := opts.Gen.Validate(); err != nil {
 		return err

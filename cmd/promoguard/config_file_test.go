@@ -10,6 +10,7 @@ import (
 
 	"github.com/promoguard/promoguard/connectors/kafka"
 	"github.com/promoguard/promoguard/internal/config"
+	"github.com/promoguard/promoguard/rules"
 )
 
 // The config file: paths relative to it, its errors with positions,
@@ -203,5 +204,31 @@ func TestConfigExample(t *testing.T) {
 	c.Config = ""
 	if !reflect.DeepEqual(c, d) {
 		t.Errorf("the example's values differ from the defaults:\n%+v\n%+v", *c, *d)
+	}
+}
+
+// TestConfigChannels: channels in the config file is a path resolved
+// against the file's directory and loaded for the engine; a bad policy in
+// it stops the daemon before it starts, positioned in the channels file.
+func TestConfigChannels(t *testing.T) {
+	clearConfigEnv(t)
+	dir := t.TempDir()
+	writeConfigFile(t, dir, "ch.yaml", "channels:\n  amazon: {policy: best_deal}\n")
+	cfg := writeConfigFile(t, dir, "promoguard.yaml", "rules: [r.yaml]\nchannels: ch.yaml\n")
+	c, err := loadRunConfig([]string{"--config", cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Channels != filepath.Join(dir, "ch.yaml") {
+		t.Fatalf("channels %q", c.Channels)
+	}
+	ch, err := c.LoadChannels()
+	if err != nil || ch.Policy("amazon") != rules.PolicyBestDeal {
+		t.Fatalf("loaded %v, %v", ch, err)
+	}
+	writeConfigFile(t, dir, "ch.yaml", "channels:\n  amazon: {policy: bestdeal}\n")
+	_, err = loadRunConfig([]string{"--config", cfg})
+	if err == nil || !strings.Contains(err.Error(), "ch.yaml:2:20: channel amazon: unknown policy \"bestdeal\"") || !strings.Contains(err.Error(), "did you mean best_deal?") {
+		t.Fatalf("bad policy: %v", err)
 	}
 }

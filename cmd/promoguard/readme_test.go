@@ -109,3 +109,53 @@ func TestReadmeOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmePolicies keeps the stacking policies example true: the replay
+// of the example week with examples/rules-policies and the channels'
+// policies gives examples/expected-policies/black-friday.ndjson (-update
+// rewrites it), with effective-price-gap alerts: with every channel
+// compound the same replay has none (examples/expected/ is that week
+// without the rule).
+func TestReadmePolicies(t *testing.T) {
+	t.Chdir("../..")
+	const golden = "examples/expected-policies/black-friday.ndjson"
+	excerpt := readmeBlock(t, "bin/promoguard replay -q --records table --rules examples/rules --rules examples/rules-policies --channels examples/channels.yaml examples/events/black-friday.ndjson")
+	code, table, errOut := runCLI(t, "replay", "-q", "--records", "table", "--rules", "examples/rules", "--rules", "examples/rules-policies",
+		"--channels", "examples/channels.yaml", "examples/events/black-friday.ndjson")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	rest := table
+	for _, line := range strings.Split(strings.TrimSuffix(excerpt, "\n"), "\n") {
+		if line == "..." {
+			continue
+		}
+		i := strings.Index(rest, line+"\n")
+		if i < 0 {
+			t.Errorf("README.md shows a line the policies replay does not print (in that order):\n%s", line)
+			break
+		}
+		rest = rest[i+len(line)+1:]
+	}
+	out := filepath.Join(t.TempDir(), "out.ndjson")
+	code, _, errOut = runCLI(t, "replay", "-q", "--rules", "examples/rules", "--rules", "examples/rules-policies",
+		"--channels", "examples/channels.yaml", "--out", out, "examples/events/black-friday.ndjson")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keep, err := os.ReadFile(golden); err != nil || string(keep) != string(got) {
+		t.Errorf("replay output differs from %s (err %v); if the change is intended, run with -update and review the diff", golden, err)
+	}
+	if !strings.Contains(string(got), `"rule":"effective-price-gap","group":"policies"`) {
+		t.Error("the policies example fires no effective-price-gap alert")
+	}
+}

@@ -28,6 +28,7 @@ type replayCmd struct {
 	Format   string    `enum:"text,json" default:"text" help:"Summary format on stderr: text or json (one JSON object, for CI)."`
 	Records  string    `enum:"ndjson,table" default:"ndjson" help:"Output record format: ndjson (one JSON record per line, as the daemon produces) or table (one aligned line per record, for people)."`
 	Quiet    bool      `short:"q" help:"Print no summary and no progress bar (rule errors and failures are still printed)."`
+	Channels string    `placeholder:"FILE" help:"Channels file: the stacking policy of each channel (README.md, \"Stacking policies\"). Default: every channel compound."`
 	Events   []string  `arg:"" name:"events" help:"NDJSON event files, read in order; - reads stdin."`
 }
 
@@ -77,6 +78,10 @@ func (c *replayCmd) Run(e env) error {
 	if c.MaxLine <= 0 {
 		return fmt.Errorf("--max-line must be positive, got %d", c.MaxLine)
 	}
+	channels, err := loadChannels(e, c.Channels, c.Format == "json")
+	if err != nil {
+		return err
+	}
 
 	files, err := file.Open(c.Events, e.stdin)
 	defer file.Close(files)
@@ -102,6 +107,7 @@ func (c *replayCmd) Run(e env) error {
 		Horizon:         time.Duration(c.Horizon),
 		AllowedLateness: time.Duration(c.Lateness),
 		OnRuleError:     errs.Add,
+		Channels:        channels,
 	})
 	drv := engine.NewDriver(eng, engine.DriverOptions{Decode: event.DecodeOptions{MaxSize: c.MaxLine}})
 	src := file.NewReader(files, c.MaxLine)
@@ -165,4 +171,22 @@ func (c *replayCmd) Run(e env) error {
 		}
 	}
 	return nil
+}
+
+// loadChannels loads a --channels file (nil when none is given); a file
+// that does not load prints its errors, positioned, and exits 2.
+func loadChannels(e env, path string, asJSON bool) (rules.Channels, error) {
+	if path == "" {
+		return nil, nil
+	}
+	ch, err := rules.LoadChannels(path)
+	if err != nil {
+		var list rules.Errors
+		if !errors.As(err, &list) {
+			return nil, err
+		}
+		writeLoadErrors(e.stderr, list, asJSON)
+		return nil, exitError{2}
+	}
+	return ch, nil
 }

@@ -96,6 +96,9 @@ func (c *runCmd) Run(e env) error {
 	m.InitRules(ids)
 
 	cfg := c.Kafka(brokers)
+	if cfg.Engine.Channels, err = c.LoadChannels(); err != nil {
+		return err
+	}
 	cfg.Engine.OnRuleError = ruleErrorLogger(log)
 	cfg.Engine.RuleClock = monotonicNanos()
 	cfg.Log, cfg.Observer = log, metrics.Observer{M: m}

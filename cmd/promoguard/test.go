@@ -13,12 +13,13 @@ import (
 )
 
 type testCmd struct {
-	Match   string   `name:"run" placeholder:"REGEX" help:"Run only the test cases whose name matches REGEX (Go regexp syntax)."`
-	Format  string   `enum:"text,json" default:"text" help:"Result format on stdout: text, or json (one document, for CI)."`
-	JUnit   string   `name:"junit" placeholder:"FILE" help:"Also write the results as JUnit XML to FILE."`
-	Verbose bool     `short:"v" help:"List every test case, passing ones too, the rules each fired, and every rule's coverage."`
-	NoColor bool     `name:"no-color" help:"No colours, even on a terminal (colours are also off when NO_COLOR is set)."`
-	Paths   []string `arg:"" name:"path" help:"Test files, or directories searched recursively for *_test.yaml files."`
+	Match    string   `name:"run" placeholder:"REGEX" help:"Run only the test cases whose name matches REGEX (Go regexp syntax)."`
+	Format   string   `enum:"text,json" default:"text" help:"Result format on stdout: text, or json (one document, for CI)."`
+	JUnit    string   `name:"junit" placeholder:"FILE" help:"Also write the results as JUnit XML to FILE."`
+	Verbose  bool     `short:"v" help:"List every test case, passing ones too, the rules each fired, and every rule's coverage."`
+	NoColor  bool     `name:"no-color" help:"No colours, even on a terminal (colours are also off when NO_COLOR is set)."`
+	Channels string   `placeholder:"FILE" help:"Channels file: the stacking policy of each channel; a test file's own channels section overrides it channel by channel. Default: every channel compound."`
+	Paths    []string `arg:"" name:"path" help:"Test files, or directories searched recursively for *_test.yaml files."`
 }
 
 // Help is the detail under the command's usage.
@@ -35,7 +36,7 @@ or rule file could not be loaded (every problem is printed with
 file:line:col) or the flags are wrong.`
 }
 
-func (c *testCmd) Run(e env) error {
+func (c *testCmd) Run(e env) (err error) {
 	var opts ruletest.Options
 	if c.Match != "" {
 		re, err := regexp.Compile(c.Match)
@@ -43,6 +44,9 @@ func (c *testCmd) Run(e env) error {
 			return fmt.Errorf("--run: %v", err)
 		}
 		opts.Match = re.MatchString
+	}
+	if opts.Channels, err = loadChannels(e, c.Channels, c.Format == "json"); err != nil {
+		return err
 	}
 	runner, err := ruletest.New(opts)
 	if err != nil {

@@ -23,7 +23,19 @@ func copyPack(t *testing.T) string {
 func copyPackFrom(t *testing.T, examples string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, sub := range []string{"rules", "tests"} {
+	// the stacking policies example: its rules, and the channels file its
+	// test names
+	for _, sub := range []string{"rules", "tests", "rules-policies", "channels.yaml"} {
+		if filepath.Ext(sub) == ".yaml" {
+			data, err := os.ReadFile(filepath.Join(examples, sub))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, sub), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +74,7 @@ func edit(t *testing.T, path, old, new string) {
 // TestTestExamples: the pack's tests pass and every rule of the pack is
 // exercised.
 func TestTestExamples(t *testing.T) {
-	pack, err := rules.Load([]string{"../../examples/rules"}, nil)
+	pack, err := rules.Load([]string{"../../examples/rules", "../../examples/rules-policies"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/promoguard/promoguard/connectors/kafka"
 	"github.com/promoguard/promoguard/engine"
 	"github.com/promoguard/promoguard/event"
+	"github.com/promoguard/promoguard/rules"
 )
 
 // Daemon is the configuration of `promoguard run`. Every setting has a key
@@ -39,6 +40,7 @@ type Daemon struct {
 	WatchRules bool     `name:"watch-rules" env:"PROMOGUARD_WATCH_RULES" default:"true" negatable:"" yaml:"watch_rules" help:"Reload the rules when a rule file changes (SIGHUP always reloads)."`
 	Horizon    Duration `name:"horizon" env:"PROMOGUARD_HORIZON" default:"${horizon}" placeholder:"DUR" yaml:"horizon" help:"How far ahead of the watermark the calendar is evaluated (90m, 12h, 30d, 1w). Default: ${default}."`
 	Lateness   Duration `name:"allowed-lateness" env:"PROMOGUARD_ALLOWED_LATENESS" default:"0s" placeholder:"DUR" yaml:"allowed_lateness" help:"The watermark trails the highest event ts by this much, so that events up to this late are still applied in order. Default: ${default}."`
+	Channels   string   `name:"channels" env:"PROMOGUARD_CHANNELS" placeholder:"FILE" yaml:"channels" help:"Channels file: the stacking policy of each channel (compound, best_deal, sequential_stop, additive, combinable). Empty: every channel compound."`
 	MaxSkew    Duration `name:"max-skew" env:"PROMOGUARD_MAX_SKEW" default:"${max_skew}" placeholder:"DUR" yaml:"max_skew" help:"An event whose ts is further ahead of the wall clock than this is a dead letter (future_ts); 0s disables the check. Default: ${default}."`
 
 	HTTP     HTTP           `embed:"" prefix:"http-" envprefix:"PROMOGUARD_HTTP_" yaml:"http"`
@@ -188,6 +190,15 @@ func (c *Daemon) TopicSpecs() []kafka.TopicSpec {
 		spec(c.Topics.Prices), spec(c.Topics.Stock), spec(c.Topics.Promotions),
 		spec(c.Topics.Alerts), spec(c.Topics.Corrections), spec(c.Topics.DeadLetter), changelog,
 	}
+}
+
+// LoadChannels loads the channels file, if one is configured: the
+// stacking policy of each channel for the engine (nil: all compound).
+func (c *Daemon) LoadChannels() (rules.Channels, error) {
+	if c.Channels == "" {
+		return nil, nil
+	}
+	return rules.LoadChannels(c.Channels)
 }
 
 // Kafka is the daemon's kafka.Config for these settings, against brokers

@@ -57,7 +57,7 @@ func yamlName(f reflect.StructField) (string, bool) {
 // pathKey says whether a setting names a file or directory, which in the
 // config file is relative to the file's directory.
 func pathKey(key string) bool {
-	return key == "rules" || strings.HasSuffix(key, "_file") || strings.HasSuffix(key, "_dir")
+	return key == "rules" || key == "channels" || strings.HasSuffix(key, "_file") || strings.HasSuffix(key, "_dir")
 }
 
 // Layer reads the config file name and sets every setting it has that is

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/promoguard/promoguard/connectors/kafka"
+	"github.com/promoguard/promoguard/rules"
 )
 
 // at says where a setting came from, as a prefix for a message about it:
@@ -42,6 +44,16 @@ func (c *Daemon) Validate() error {
 	}
 	for _, b := range c.Brokers {
 		checkAddr("brokers", b)
+	}
+	if _, err := c.LoadChannels(); err != nil {
+		var list rules.Errors
+		if errors.As(err, &list) {
+			for _, e := range list {
+				bad("channels", "%v", e)
+			}
+		} else {
+			bad("channels", "%v", err)
+		}
 	}
 	if len(c.Brokers) == 0 {
 		checkAddr("embedded.addr", c.Embedded.Addr)

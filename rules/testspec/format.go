@@ -89,6 +89,9 @@ type Case struct {
 	// defaults, 30 days and none).
 	Horizon  time.Duration
 	Lateness time.Duration
+	// Channels is the file's channels section: the stacking policy of each
+	// channel it names, over those the runner is given (nil: none named).
+	Channels rules.Channels
 	// Steps run in order; a case's top-level events: list is its first
 	// step.
 	Steps []*Step

@@ -179,7 +179,7 @@ func (l *loader) add(p rules.Pos, code rules.Code, format string, args ...any) {
 }
 
 var (
-	fileFields       = []string{"rule_files", "horizon", "lateness", "tests"}
+	fileFields       = []string{"rule_files", "horizon", "lateness", "channels", "tests"}
 	caseFields       = []string{"name", "rule_files", "horizon", "lateness", "events", "steps", "expect", "expect_none"}
 	stepFields       = []string{"event", "events", "series", "advance", "until", "expect"}
 	expectFields     = []string{"alerts", "corrections", "quiet"}
@@ -227,6 +227,10 @@ func (l *loader) parse(data []byte) *File {
 	if n := fields["lateness"]; n != nil {
 		lateness = l.duration(n, "lateness", false)
 	}
+	var channels rules.Channels
+	if n := fields["channels"]; n != nil {
+		channels = l.channels(root, n)
+	}
 	tests := fields["tests"]
 	switch {
 	case tests == nil:
@@ -239,6 +243,7 @@ func (l *loader) parse(data []byte) *File {
 		for _, cn := range tests.Vals {
 			c := l.testCase(cn, f, fileRulesPos, horizon, lateness)
 			if c != nil {
+				c.Channels = channels
 				f.Cases = append(f.Cases, c)
 			}
 		}
@@ -338,6 +343,37 @@ func (l *loader) time(n *node, what string) time.Time {
 
 // ruleFiles reads one path or a list of paths, resolved against the test
 // file's directory.
+// channels reads the channels section: the mapping of a channels file, or
+// the path of one, relative to the test file.
+func (l *loader) channels(root, n *node) rules.Channels {
+	if n.Kind == yamlpos.Scalar {
+		path := n.Value
+		if path == "" {
+			l.add(n.Pos, rules.CodeMissingField, "channels is empty")
+			return nil
+		}
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(l.dir, path)
+		}
+		ch, err := rules.LoadChannels(path)
+		if err != nil {
+			// reported here, at the key, so that every error of a test
+			// file is in it; the message names the channels file's place
+			var es rules.Errors
+			if !errors.As(err, &es) {
+				es = rules.Errors{{Pos: rules.Pos{File: path}, Code: rules.CodeReadFile, Message: err.Error()}}
+			}
+			for _, e := range es {
+				l.add(n.Pos, e.Code, "channels: %s: %s", e.Pos, e.Message)
+			}
+		}
+		return ch
+	}
+	ch, es := rules.ChannelsSection(root)
+	l.errs = append(l.errs, es...)
+	return ch
+}
+
 func (l *loader) ruleFiles(n *node) []string {
 	items := []*node{n}
 	if n.Kind == yamlpos.Seq {
