@@ -56,14 +56,7 @@ func TestReadmeReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if keep, err := os.ReadFile(golden); err != nil || string(keep) != string(got) {
-		t.Errorf("replay output differs from %s (err %v); if the change is intended, run with -update and review the diff", golden, err)
-	}
+	matchGolden(t, golden, got)
 
 	cmd = "bin/promoguard replay -q --records table --rules examples/rules examples/events/black-friday.ndjson"
 	excerpt := readmeBlock(t, cmd)
@@ -71,19 +64,7 @@ func TestReadmeReplay(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
-	// every line the README shows appears, in that order; "..." elides
-	rest := table
-	for _, line := range strings.Split(strings.TrimSuffix(excerpt, "\n"), "\n") {
-		if line == "..." {
-			continue
-		}
-		i := strings.Index(rest, line+"\n")
-		if i < 0 {
-			t.Errorf("README.md shows a line replay --records table does not print (in that order):\n%s", line)
-			break
-		}
-		rest = rest[i+len(line)+1:]
-	}
+	matchExcerpt(t, excerpt, table)
 }
 
 // TestReadmeOutputs keeps the example records of the README's Outputs
@@ -125,18 +106,7 @@ func TestReadmePolicies(t *testing.T) {
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
-	rest := table
-	for _, line := range strings.Split(strings.TrimSuffix(excerpt, "\n"), "\n") {
-		if line == "..." {
-			continue
-		}
-		i := strings.Index(rest, line+"\n")
-		if i < 0 {
-			t.Errorf("README.md shows a line the policies replay does not print (in that order):\n%s", line)
-			break
-		}
-		rest = rest[i+len(line)+1:]
-	}
+	matchExcerpt(t, excerpt, table)
 	out := filepath.Join(t.TempDir(), "out.ndjson")
 	code, _, errOut = runCLI(t, "replay", "-q", "--rules", "examples/rules", "--rules", "examples/rules-policies",
 		"--channels", "examples/channels.yaml", "--out", out, "examples/events/black-friday.ndjson")
@@ -147,6 +117,16 @@ func TestReadmePolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	matchGolden(t, golden, got)
+	if !strings.Contains(string(got), `"rule":"effective-price-gap","group":"policies"`) {
+		t.Error("the policies example fires no effective-price-gap alert")
+	}
+}
+
+// matchGolden compares a replay's output with the golden file kept beside
+// the example (-update rewrites it).
+func matchGolden(t *testing.T, golden string, got []byte) {
+	t.Helper()
 	if *update {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -155,7 +135,22 @@ func TestReadmePolicies(t *testing.T) {
 	if keep, err := os.ReadFile(golden); err != nil || string(keep) != string(got) {
 		t.Errorf("replay output differs from %s (err %v); if the change is intended, run with -update and review the diff", golden, err)
 	}
-	if !strings.Contains(string(got), `"rule":"effective-price-gap","group":"policies"`) {
-		t.Error("the policies example fires no effective-price-gap alert")
+}
+
+// matchExcerpt checks that every line of a README excerpt of a table
+// appears in the table printed, in that order; "..." elides.
+func matchExcerpt(t *testing.T, excerpt, table string) {
+	t.Helper()
+	rest := table
+	for _, line := range strings.Split(strings.TrimSuffix(excerpt, "\n"), "\n") {
+		if line == "..." {
+			continue
+		}
+		i := strings.Index(rest, line+"\n")
+		if i < 0 {
+			t.Errorf("README.md shows a line replay --records table does not print (in that order):\n%s", line)
+			return
+		}
+		rest = rest[i+len(line)+1:]
 	}
 }
